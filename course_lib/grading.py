@@ -1,0 +1,307 @@
+"""Checks that exercise test cells use: closeness, shape/dtype/device, mutation, gradients, spies."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+
+__all__ = [
+    "rng",
+    "tolerance",
+    "check_tensor",
+    "check_close",
+    "unchanged",
+    "numerical_grad",
+    "check_grad",
+    "quiet",
+    "TrainingSpy",
+    "check_train_steps",
+    "check_evaluation",
+    "check_at_least",
+]
+
+# (rtol, atol) for comparing a result with a reference computed in the same place. GPUs get more
+# room because cuDNN may use TF32 and other reduction orders.
+_TOLERANCES: dict[tuple[str, torch.dtype], tuple[float, float]] = {
+    ("cpu", torch.float64): (1e-7, 1e-9),
+    ("cpu", torch.float32): (1e-5, 1e-6),
+    ("cpu", torch.float16): (1e-2, 1e-3),
+    ("cpu", torch.bfloat16): (2e-2, 1e-2),
+    ("gpu", torch.float64): (1e-7, 1e-9),
+    ("gpu", torch.float32): (2e-3, 1e-4),
+    ("gpu", torch.float16): (1e-2, 1e-3),
+    ("gpu", torch.bfloat16): (2e-2, 1e-2),
+}
+
+
+def rng(seed: int) -> torch.Generator:
+    """Return a CPU ``torch.Generator`` seeded with ``seed`` (build inputs on CPU, then move)."""
+    return torch.Generator().manual_seed(seed)
+
+
+def tolerance(device: torch.device | str, dtype: torch.dtype) -> tuple[float, float]:
+    """Return ``(rtol, atol)`` suited to ``dtype`` on ``device``; exact (0, 0) for integers/bools."""
+    if not dtype.is_floating_point and not dtype.is_complex:
+        return 0.0, 0.0
+    kind = "cpu" if torch.device(device).type == "cpu" else "gpu"
+    return _TOLERANCES.get((kind, dtype), (1e-5, 1e-6))
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"a tensor of shape {tuple(x.shape)}, dtype {x.dtype} on {x.device}"
+    return f"a {type(x).__name__}"
+
+
+def check_tensor(
+    actual: Any,
+    *,
+    shape: Sequence[int] | None = None,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+    name: str = "result",
+) -> None:
+    """Assert ``actual`` is a tensor with the given shape, dtype and device (each optional)."""
+    assert isinstance(actual, torch.Tensor), f"{name}: expected a torch.Tensor, got {_describe(actual)}"
+    if shape is not None:
+        assert tuple(actual.shape) == tuple(shape), (
+            f"{name}: expected shape {tuple(shape)}, got {tuple(actual.shape)}"
+        )
+    if dtype is not None:
+        assert actual.dtype == dtype, f"{name}: expected dtype {dtype}, got {actual.dtype}"
+    if device is not None:
+        want = torch.device(device)
+        assert actual.device.type == want.type, (
+            f"{name}: expected a tensor on {want.type}, got one on {actual.device}; "
+            "create results on the device of the inputs (e.g. torch.zeros(..., device=x.device))"
+        )
+
+
+def check_close(
+    actual: Any,
+    expected: Any,
+    *,
+    name: str = "result",
+    rtol: float | None = None,
+    atol: float | None = None,
+    check_dtype: bool = True,
+) -> None:
+    """Assert ``actual`` matches the reference ``expected`` in shape, dtype, device and values.
+
+    Tolerances default to :func:`tolerance` for the reference's device and dtype. The message
+    reports where and by how much the values differ, never the reference values themselves.
+    """
+    if not isinstance(expected, torch.Tensor):
+        expected = torch.as_tensor(expected)
+        if not isinstance(actual, torch.Tensor):
+            actual = torch.as_tensor(actual)
+    check_tensor(actual, shape=expected.shape, device=expected.device, name=name)
+    if check_dtype:
+        check_tensor(actual, dtype=expected.dtype, name=name)
+    default_rtol, default_atol = tolerance(expected.device, expected.dtype)
+    rtol = default_rtol if rtol is None else rtol
+    atol = default_atol if atol is None else atol
+    a = actual.detach()
+    e = expected.detach().to(a.dtype) if not check_dtype else expected.detach()
+    if a.dtype == torch.bool or not (a.dtype.is_floating_point or a.dtype.is_complex):
+        bad = a != e
+    else:
+        bad = ~torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
+    n_bad = int(bad.sum())
+    if n_bad:
+        first = tuple(int(i) for i in bad.nonzero()[0]) if a.dim() else ()
+        msg = f"{name}: {n_bad} of {a.numel()} values differ from the reference (first at index {first}"
+        if a.dtype.is_floating_point:
+            err = (a.double() - e.double()).abs()
+            worst = float(torch.nan_to_num(err, nan=float("inf")).max())
+            msg += f"; largest absolute error {worst:.3g}, allowed {atol:.1g} + {rtol:.1g} * |reference|"
+        raise AssertionError(msg + ")")
+
+
+@contextlib.contextmanager
+def unchanged(*tensors: torch.Tensor, name: str = "your function") -> Iterator[None]:
+    """Assert the ``tensors`` hold the same values (and shapes) after the ``with`` block as before."""
+    before = [t.detach().clone() for t in tensors]
+    yield
+    for i, (t, old) in enumerate(zip(tensors, before, strict=True), start=1):
+        same = t.shape == old.shape and torch.equal(
+            torch.nan_to_num(t.detach()), torch.nan_to_num(old)
+        )
+        assert same, (
+            f"{name} changed its input #{i} in place; leave inputs untouched "
+            "(use out-of-place operations or work on a .clone())"
+        )
+
+
+def numerical_grad(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Estimate the gradient of scalar ``f`` at ``x`` by central differences.
+
+    x: any shape -> tensor of the same shape and dtype, entry i = (f(x + eps e_i) - f(x - eps e_i)) / 2 eps.
+    Use float64 inputs: in float32 the rounding error swamps the estimate.
+    """
+    x = x.detach().clone()
+    grad = torch.zeros_like(x)
+    flat, grad_flat = x.view(-1), grad.view(-1)
+    with torch.no_grad():
+        for i in range(flat.numel()):
+            old = flat[i].item()
+            flat[i] = old + eps
+            f_plus = float(f(x))
+            flat[i] = old - eps
+            f_minus = float(f(x))
+            flat[i] = old
+            grad_flat[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+def check_grad(
+    f: Callable[..., torch.Tensor],
+    *inputs: torch.Tensor,
+    eps: float = 1e-6,
+    rtol: float = 1e-4,
+    atol: float = 1e-6,
+    name: str = "gradient",
+) -> None:
+    """Assert autograd's gradient of scalar ``f(*inputs)`` matches central differences (in float64)."""
+    xs = [x.detach().double().requires_grad_(True) for x in inputs]
+    out = f(*xs)
+    check_tensor(out, shape=(), name=f"{name}: f(...)")
+    grads = torch.autograd.grad(out, xs, allow_unused=True)
+    for i, (x, g) in enumerate(zip(xs, grads, strict=True)):
+        g = torch.zeros_like(x) if g is None else g
+
+        def f_i(xi: torch.Tensor, i: int = i) -> torch.Tensor:
+            args = [xi if j == i else xs[j].detach() for j in range(len(xs))]
+            return f(*args)
+
+        check_close(g.detach(), numerical_grad(f_i, x.detach(), eps), name=f"{name} of input #{i + 1}", rtol=rtol, atol=atol)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[io.StringIO]:
+    """Silence warnings, stderr and tqdm bars inside the block (they must never cost points).
+
+    Yields the buffer that caught stderr, in case a check wants to look at it.
+    """
+    buffer = io.StringIO()
+    old_tqdm = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(buffer):
+            warnings.simplefilter("ignore")
+            yield buffer
+    finally:
+        if old_tqdm is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = old_tqdm
+
+
+class TrainingSpy:
+    """Record what a training or evaluation function does with a model and an optimizer.
+
+    ``events`` gets ``("forward", training, grad_enabled)``, ``("backward",)``, ``("zero_grad",)``
+    and ``("step",)`` in call order. Use as a context manager; hooks are removed on exit.
+    """
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.events: list[tuple] = []
+        self._handles: list[Any] = []
+        self._patched: list[tuple[Any, str]] = []
+
+    def _on_forward(self, module: torch.nn.Module, args: Any, output: Any) -> None:
+        self.events.append(("forward", module.training, torch.is_grad_enabled()))
+        outputs = output if isinstance(output, tuple | list) else (output,)
+        hooked = False
+        for out in outputs:
+            if isinstance(out, torch.Tensor) and out.requires_grad and not hooked:
+                out.register_hook(self._on_backward)
+                hooked = True
+
+    def _on_backward(self, grad: torch.Tensor) -> None:
+        self.events.append(("backward",))
+
+    def _patch(self, obj: Any, method: str) -> None:
+        original = getattr(obj, method)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            self.events.append((method,))
+            return original(*args, **kwargs)
+
+        setattr(obj, method, wrapper)
+        self._patched.append((obj, method))
+
+    def __enter__(self) -> TrainingSpy:
+        self._handles.append(self.model.register_forward_hook(self._on_forward))
+        self._patch(self.model, "zero_grad")
+        if self.optimizer is not None:
+            self._patch(self.optimizer, "zero_grad")
+            self._patch(self.optimizer, "step")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        for obj, method in self._patched:
+            delattr(obj, method)  # drop the instance attribute: the class method shows through again
+        self._handles.clear()
+        self._patched.clear()
+
+    def names(self) -> list[str]:
+        """Return just the event names, e.g. ``['zero_grad', 'forward', 'backward', 'step']``."""
+        return [event[0] for event in self.events]
+
+
+def check_train_steps(spy: TrainingSpy, expected_steps: int) -> None:
+    """Assert one clean update per batch: zero_grad before backward before step, in train mode."""
+    names = spy.names()
+    steps = names.count("step")
+    assert steps == expected_steps, f"expected {expected_steps} optimizer.step() calls (one per batch), got {steps}"
+    forwards = [e for e in spy.events if e[0] == "forward"]
+    assert forwards, "the model was never called"
+    assert all(training for _, training, _ in forwards), (
+        "the model was in eval mode during training: call model.train() before the loop"
+    )
+    assert all(grad for _, _, grad in forwards), "gradients were disabled during training"
+    zeroed = backward = False
+    for name in names:
+        if name == "zero_grad":
+            zeroed = True
+        elif name == "backward":
+            assert zeroed, (
+                "backward() ran without zero_grad() since the last step: gradients accumulate "
+                "across batches; call optimizer.zero_grad() before loss.backward()"
+            )
+            backward = True
+        elif name == "step":
+            assert backward, "optimizer.step() was called before loss.backward() computed gradients"
+            zeroed = backward = False
+
+
+def check_evaluation(spy: TrainingSpy) -> None:
+    """Assert evaluation ran the model in eval mode without gradients and never updated it."""
+    names = spy.names()
+    assert "forward" in names, "the model was never called"
+    assert "step" not in names and "backward" not in names, "evaluation must not train the model"
+    for _, training, grad_enabled in (e for e in spy.events if e[0] == "forward"):
+        assert not training, (
+            "the model was in training mode during evaluation: call model.eval() first "
+            "(dropout and batch norm behave differently)"
+        )
+        assert not grad_enabled, (
+            "gradients were being recorded during evaluation: wrap it in torch.no_grad() "
+            "or torch.inference_mode()"
+        )
+
+
+def check_at_least(value: float, threshold: float, *, name: str) -> None:
+    """Assert an outcome (accuracy, modes covered...) reaches ``threshold``."""
+    assert value >= threshold, f"{name} is {value:.4g}; it must reach at least {threshold:.4g}"
