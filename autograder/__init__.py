@@ -1,0 +1,1 @@
+"""Grading pipeline on top of nbgrader."""

@@ -1,0 +1,149 @@
+"""The command line: ``python -m autograder release|validate|grade|selftest|strip``.
+
+Each command parses its options and calls one function of the pipeline; no grading logic here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from autograder import chapters as chapters_mod
+from autograder import grade, release, selftest, validate
+from autograder.chapters import REPO_ROOT
+
+__all__ = ["main"]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--solutions", type=Path, default=REPO_ROOT / "solutions", help="instructor notebooks"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="regenerate notebooks/ from solutions/")
+    p.add_argument("chapters", nargs="*", help="NN_topic or NN (default: all)")
+    p.add_argument(
+        "--check", action="store_true", help="exit 1 if notebooks/ is out of date or leaks"
+    )
+    p.add_argument("--notebooks", type=Path, default=REPO_ROOT / "notebooks")
+
+    p = sub.add_parser(
+        "validate", help="run a notebook and its visible tests (exit 1 on any failure)"
+    )
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--timeout", type=_positive, default=120, help="seconds per cell")
+
+    p = sub.add_parser("grade", help="grade DIR/<student>/<NN_topic>.ipynb")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--out", type=Path, default=Path("grading"))
+    p.add_argument("--workers", type=_positive, default=max(1, (os.cpu_count() or 2) // 2))
+    p.add_argument("--device", choices=["cpu", "cuda"], default=None)
+    p.add_argument("--timeout", type=_positive, default=60, help="seconds per cell")
+    p.add_argument("--chapters", nargs="*", default=None, help="default: those submitted")
+    p.add_argument(
+        "--full", action="store_true", help="grade in full mode (default: COURSE_FAST=1)"
+    )
+
+    p = sub.add_parser("selftest", help="prove the grader on each chapter")
+    p.add_argument("chapters", nargs="*")
+    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--workers", type=_positive, default=os.cpu_count() or 2)
+    p.add_argument("--timeout", type=_positive, default=120, help="seconds per cell")
+
+    p = sub.add_parser("strip", help="clear outputs and editor metadata, keep nbgrader metadata")
+    p.add_argument("notebooks", nargs="+", type=Path)
+    return parser
+
+
+def _release(args: argparse.Namespace) -> int:
+    chapters = chapters_mod.find_chapters(args.solutions, args.chapters)
+    if args.check:
+        problems = release.check(chapters, args.notebooks)
+        for problem in problems:
+            print(problem)
+        print("release check: " + ("FAILED" if problems else f"OK ({len(chapters)} chapters)"))
+        return 1 if problems else 0
+    for path in release.release(chapters, args.notebooks):
+        print(f"wrote {path}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    ok, report = validate.validate(args.notebook, timeout=args.timeout)
+    print(report, end="")
+    return 0 if ok else 1
+
+
+def _grade(args: argparse.Namespace) -> int:
+    all_chapters = chapters_mod.find_chapters(args.solutions, args.chapters)
+    chapters = all_chapters if args.chapters else grade.chapters_submitted(args.dir, all_chapters)
+    options = grade.Options(
+        timeout=args.timeout, workers=args.workers, device=args.device, fast=not args.full
+    )
+    results = grade.grade_class(args.dir, args.out, chapters, options, log=sys.stdout)
+    print(
+        f"wrote {args.out / 'grades.csv'} ({len(results)} notebooks) and {args.out / 'feedback'}/"
+    )
+    return 0
+
+
+def _selftest(args: argparse.Namespace) -> int:
+    options = grade.Options(timeout=args.timeout, workers=args.workers)
+    report, ok = {"chapters": {}}, True
+    for chapter in chapters_mod.find_chapters(args.solutions, args.chapters):
+        figures = selftest.selftest_chapter(chapter, options)
+        report["chapters"][chapter.name] = figures
+        verdict = "OK" if selftest.passed(figures) else "FAILED"
+        ok &= verdict == "OK"
+        print(
+            f"{chapter.name}: {verdict}  solution {figures['solution_score']:g}/{figures['max_score']:g}, "
+            f"release {figures['release_score']:g}, {figures['exercises']} exercises, "
+            f"mutants killed {figures['mutants_killed']}/{figures['mutants']}, "
+            f"leaks {len(figures['leaks'])}, {figures['seconds']:.0f} s"
+        )
+        for problem in figures["problems"] + [f"leak: {line}" for line in figures["leaks"]]:
+            print(f"    - {problem}")
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return 0 if ok else 1
+
+
+def _strip(args: argparse.Namespace) -> int:
+    from autograder.strip import strip_file
+
+    for path in args.notebooks:
+        strip_file(path)
+    return 0
+
+
+COMMANDS = {
+    "release": _release,
+    "validate": _validate,
+    "grade": _grade,
+    "selftest": _selftest,
+    "strip": _strip,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit status (2 for bad usage or input)."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

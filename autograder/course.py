@@ -1,0 +1,138 @@
+"""A throw-away nbgrader course directory: source, release, gradebook, through nbgrader's API."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+from traitlets.config import Config
+
+from autograder.chapters import Chapter
+from autograder.preprocessors import SafeExecute, StderrNotCounted
+
+__all__ = ["COURSE_ID", "NbgraderError", "make_api", "build_course", "copy_course", "scores"]
+
+COURSE_ID = "torch-course"
+
+
+def _venv_on_path() -> None:
+    """nbgrader runs ``alembic`` as a command: make this interpreter's scripts findable."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+class NbgraderError(RuntimeError):
+    """An nbgrader command failed; the message carries the end of its log."""
+
+
+def make_api(root: Path, *, timeout: int = 60, restore_missing: bool = True) -> NbGraderAPI:
+    """Return nbgrader's API on the course directory ``root`` with the autograder's settings."""
+    _venv_on_path()
+    c = Config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    c.Autograde.autograde_preprocessors = [
+        SafeExecute,
+        IgnorePattern,
+        LimitOutput,
+        StderrNotCounted,
+        SaveAutoGrades,
+        AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+    c.Execute.timeout = timeout
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.startup_timeout = 120
+    c.OverwriteCells.add_missing_cells = restore_missing
+    c.OverwriteCells.missing_cell_notification = (
+        "This test cell was missing from the submission; the autograder restored it.\n"
+    )
+    api = NbGraderAPI(config=c)
+    api.log.setLevel(logging.WARNING)
+    return api
+
+
+def _check(result: dict, what: str) -> None:
+    if not result.get("success"):
+        detail = (result.get("error") or "") + "\n" + (result.get("log") or "")
+        tail = "\n".join(detail.strip().splitlines()[-15:])
+        raise NbgraderError(f"nbgrader {what} failed:\n{tail}")
+
+
+def build_course(root: Path, chapters: list[Chapter]) -> NbGraderAPI:
+    """Create a course at ``root`` holding ``chapters`` as assignments; generate their releases."""
+    root.mkdir(parents=True, exist_ok=True)
+    api = make_api(root)
+    for chapter in chapters:
+        source = root / "source" / chapter.name
+        source.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(chapter.solution, source / f"{chapter.name}.ipynb")
+        _check(api.generate_assignment(chapter.name), f"generate_assignment {chapter.name}")
+    return api
+
+
+def release_path(root: Path, chapter: str) -> Path:
+    """Where nbgrader put the student version of ``chapter`` in the course at ``root``."""
+    return root / "release" / chapter / f"{chapter}.ipynb"
+
+
+def copy_course(template: Path, root: Path, chapter: str) -> None:
+    """Make ``root`` a private course with ``template``'s gradebook and ``chapter``'s source."""
+    (root / "source").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template / "source" / chapter, root / "source" / chapter, dirs_exist_ok=True)
+    shutil.copyfile(template / "gradebook.db", root / "gradebook.db")
+
+
+def autograde(api: NbGraderAPI, chapter: str, student: str) -> None:
+    """Autograde ``submitted/<student>/<chapter>`` (raise NbgraderError on failure)."""
+    _check(
+        api.autograde(chapter, student, force=True, create=True),
+        f"autograde {chapter} for {student}",
+    )
+
+
+def feedback(api: NbGraderAPI, chapter: str, student: str) -> Path:
+    """Generate nbgrader's HTML feedback; return its path."""
+    _check(
+        api.generate_feedback(chapter, student, force=True),
+        f"generate_feedback {chapter} for {student}",
+    )
+    root = Path(api.coursedir.root)
+    return root / "feedback" / student / chapter / f"{chapter}.html"
+
+
+def scores(root: Path, chapter: str, student: str) -> list[dict]:
+    """Return ``[{grade_id, score, max, auto}]`` for ``student``'s ``chapter`` from the gradebook.
+
+    ``score`` is None for a written answer that still needs manual grading.
+    """
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
+        notebook = gb.find_submission_notebook(chapter, chapter, student)
+        rows = []
+        for grade in notebook.grades:
+            auto = grade.cell.cell_type == "code" and not grade.needs_manual_grade
+            rows.append(
+                {
+                    "grade_id": grade.name,
+                    "score": None
+                    if grade.score is None or grade.needs_manual_grade
+                    else float(grade.score),
+                    "max": float(grade.max_score),
+                    "auto": auto,
+                }
+            )
+    return rows

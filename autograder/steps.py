@@ -1,0 +1,295 @@
+"""The steps that grade one submitted notebook, in order, and the runner that applies them.
+
+A step takes the :class:`Job` and either fills in more of it or raises :class:`StepFailed` with
+a sentence for the student's report. Whatever happens, :func:`run` returns a result in which
+every graded cell has a score (zero when it could not be earned) and a feedback page exists.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from autograder import course
+from autograder.chapters import GradeCell, chapter_number, grade_cells, read_notebook
+from autograder.preprocessors import DEAD_KERNEL, MARK, NOT_RUN, OUTPUT_CAPPED, STDERR_MOVED
+
+__all__ = ["Job", "StepFailed", "GRADE_STEPS", "run", "write_atomic"]
+
+
+MAX_ERROR_NOTES = 8
+
+
+class StepFailed(Exception):
+    """A submission cannot be graded further; the message says why, for the student."""
+
+
+@dataclass
+class Job:
+    """Everything about grading one student's one chapter."""
+
+    student: str
+    chapter: str
+    submission: Path | None  # None: nothing was submitted
+    template: Path  # course directory with the chapter's source and gradebook
+    work: Path  # private scratch directory for this job
+    feedback_path: Path  # where the HTML feedback must end up
+    timeout: int = 60
+    restore_missing: bool = True
+    notes: list[str] = field(default_factory=list)
+    expected: list[GradeCell] = field(default_factory=list)
+    nb: NotebookNode | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    nbgrader_feedback: Path | None = None
+    errors: list[str] = field(default_factory=list)  # cells that raised, "where: Error: message"
+    status: str = "pending"
+
+    def result(self) -> dict:
+        """Return the JSON-able outcome: one row per expected graded cell, plus the notes."""
+        cells = []
+        for cell in self.expected:
+            score = self.scores.get(cell.grade_id)
+            if score is None and cell.auto:
+                score = 0.0
+            cells.append(
+                {"grade_id": cell.grade_id, "score": score, "max": cell.points, "auto": cell.auto}
+            )
+        return {
+            "student": self.student,
+            "chapter": self.chapter,
+            "status": self.status,
+            "notes": self.notes,
+            "errors": self.errors,
+            "cells": cells,
+            "feedback": str(self.feedback_path),
+        }
+
+
+def load_expected(job: Job) -> None:
+    """Read the chapter's graded cells from the instructor's source (the reference for scores)."""
+    source = read_notebook(job.template / "source" / job.chapter / f"{job.chapter}.ipynb")
+    job.expected = grade_cells(source)
+
+
+def read_submission(job: Job) -> None:
+    """Read the submitted notebook; a missing, corrupted or truncated file ends grading here."""
+    if job.submission is None:
+        raise StepFailed("no notebook submitted for this chapter")
+    try:
+        job.nb = read_notebook(job.submission)
+    except ValueError as exc:
+        raise StepFailed(f"{job.submission.name} is {exc}") from None
+
+
+def check_chapter(job: Job) -> None:
+    """Make sure the notebook is this chapter's (its grade ids name the chapter)."""
+    number = chapter_number(job.nb)
+    if number is None:
+        raise StepFailed(
+            f"{job.submission.name} has no nbgrader cells: it is not a course notebook"
+        )
+    if number != job.chapter[:2]:
+        raise StepFailed(
+            f"{job.submission.name} holds chapter {number}'s cells, not {job.chapter}'s"
+        )
+
+
+def inspect_cells(job: Job) -> None:
+    """Note deleted, edited and duplicated test cells (nbgrader restores them when grading)."""
+    seen: dict[str, int] = {}
+    submitted: dict[str, str] = {}
+    for cell in job.nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            seen[grade_id] = seen.get(grade_id, 0) + 1
+            submitted.setdefault(grade_id, cell.source)
+    for cell in job.expected:
+        if not cell.auto:
+            continue
+        if cell.grade_id not in submitted:
+            job.notes.append(
+                f"{cell.grade_id}: test cell was deleted; restored from the source and graded"
+            )
+        elif (
+            "BEGIN HIDDEN TESTS" not in cell.source
+            and submitted[cell.grade_id].strip() != cell.source.strip()
+        ):
+            job.notes.append(
+                f"{cell.grade_id}: test cell was edited; the original was restored and graded"
+            )
+        elif "BEGIN HIDDEN TESTS" in cell.source:
+            visible = cell.source.split("### BEGIN HIDDEN TESTS")[0].strip()
+            if not submitted[cell.grade_id].strip().startswith(visible):
+                job.notes.append(
+                    f"{cell.grade_id}: test cell was edited; the original was restored and graded"
+                )
+    for grade_id, count in seen.items():
+        if count > 1:
+            job.notes.append(f"{grade_id}: cell appears {count} times; the last copy was graded")
+
+
+def deduplicate(job: Job) -> None:
+    """Keep nbgrader metadata on the last copy of a duplicated cell only.
+
+    nbgrader's own DeduplicateIds leaves an empty ``nbgrader`` dict behind, which its OverwriteCells
+    then trips over; removing the key makes the earlier copies plain cells.
+    """
+    last: dict[str, int] = {}
+    for index, cell in enumerate(job.nb.cells):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            last[grade_id] = index
+    for index, cell in enumerate(job.nb.cells):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id and last[grade_id] != index:
+            del cell.metadata["nbgrader"]
+
+
+def stage(job: Job) -> None:
+    """Lay out a private nbgrader course with this one submission in it."""
+    root = job.work / "course"
+    course.copy_course(job.template, root, job.chapter)
+    target = root / "submitted" / job.student / job.chapter / f"{job.chapter}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(job.nb, str(target))
+
+
+def autograde(job: Job) -> None:
+    """Run nbgrader's autograde (restores locked cells, executes with per-cell timeouts)."""
+    api = course.make_api(
+        job.work / "course", timeout=job.timeout, restore_missing=job.restore_missing
+    )
+    try:
+        course.autograde(api, job.chapter, job.student)
+    except course.NbgraderError as exc:
+        raise StepFailed(f"the autograder could not run this notebook: {exc}") from None
+    job.scores = {
+        row["grade_id"]: row["score"]
+        for row in course.scores(job.work / "course", job.chapter, job.student)
+    }
+
+
+def note_execution(job: Job) -> None:
+    """Add a report line for each timeout, dead kernel, capped output and ignored stderr."""
+    graded = job.work / "course" / "autograded" / job.student / job.chapter / f"{job.chapter}.ipynb"
+    nb = nbformat.read(str(graded), as_version=4)
+    not_run = 0
+    failed: list[str] = []
+    for index, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        where = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
+        marks = cell.get("metadata", {}).get(MARK, {})
+        if marks.get(DEAD_KERNEL):
+            job.notes.append(
+                f"{where}: the kernel died here (crash or out of memory); later cells score 0"
+            )
+        not_run += bool(marks.get(NOT_RUN))
+        if marks.get(OUTPUT_CAPPED):
+            job.notes.append(f"{where}: output was too large and was cut")
+        if marks.get(STDERR_MOVED):
+            job.notes.append(f"{where}: wrote to stderr (warnings?); not counted against you")
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        for output in errors:
+            if output.get("ename") in {"CellTimeoutError", "KeyboardInterrupt"}:
+                note = f"{where}: stopped after the {job.timeout} s time limit per cell"
+                if note not in job.notes:
+                    job.notes.append(note)
+            elif output.get("ename") != "KernelDied":
+                failed.append(
+                    f"{where}: {output.get('ename')}: {str(output.get('evalue', ''))[:150]}"
+                )
+    if not_run:
+        job.notes.append(f"{not_run} cells after the kernel died were not run")
+    job.errors = failed
+    job.notes += failed[:MAX_ERROR_NOTES]
+    if len(failed) > MAX_ERROR_NOTES:
+        job.notes.append(f"... and {len(failed) - MAX_ERROR_NOTES} more cells raised errors")
+
+
+def nbgrader_feedback(job: Job) -> None:
+    """Render nbgrader's HTML feedback for the graded notebook."""
+    api = course.make_api(job.work / "course", timeout=job.timeout)
+    try:
+        job.nbgrader_feedback = course.feedback(api, job.chapter, job.student)
+    except course.NbgraderError as exc:
+        job.notes.append(
+            f"feedback page could not be rendered by nbgrader ({str(exc).splitlines()[0]})"
+        )
+
+
+GRADE_STEPS: list[Callable[[Job], None]] = [
+    load_expected,
+    read_submission,
+    check_chapter,
+    inspect_cells,
+    deduplicate,
+    stage,
+    autograde,
+    note_execution,
+    nbgrader_feedback,
+]
+"""Order matters: cells are inspected before they are deduplicated and before nbgrader restores
+them; notes need the executed copy (tests/autograder/test_steps.py checks the order)."""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _banner(job: Job) -> str:
+    result = job.result()
+    auto = [c for c in result["cells"] if c["auto"]]
+    got = sum(c["score"] for c in auto)
+    total = sum(c["max"] for c in auto)
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in job.notes)
+    return (
+        '<div style="border:2px solid #888;padding:8px;margin:8px;font-family:sans-serif">'
+        f"<h2>{html.escape(job.chapter)}: {got:g} / {total:g} autograded points</h2>"
+        f"<p>Student: {html.escape(job.student)}. Status: {html.escape(job.status)}.</p>"
+        + (f"<ul>{items}</ul>" if items else "")
+        + "</div>"
+    )
+
+
+def write_feedback(job: Job) -> None:
+    """Write the feedback page: nbgrader's, with a summary on top, or the summary alone."""
+    banner = _banner(job)
+    if job.nbgrader_feedback is not None and job.nbgrader_feedback.exists():
+        page = job.nbgrader_feedback.read_text(encoding="utf-8")
+        marker = page.find("<body")
+        cut = page.find(">", marker) + 1 if marker >= 0 else 0
+        page = page[:cut] + banner + page[cut:]
+    else:
+        page = f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(job.chapter)}</title></head><body>{banner}</body></html>"
+    write_atomic(job.feedback_path, page)
+
+
+def run(job: Job, steps: list[Callable[[Job], None]] = GRADE_STEPS) -> dict:
+    """Apply ``steps`` in order; stop at the first failure; always write feedback; return the result."""
+    job.work.mkdir(parents=True, exist_ok=True)
+    try:
+        for step in steps:
+            step(job)
+        job.status = "graded"
+    except StepFailed as exc:
+        job.status = "not graded"
+        job.notes.insert(0, str(exc))
+    except Exception as exc:  # an autograder bug must not lose the student's row
+        job.status = "error"
+        job.notes.insert(0, f"internal autograder error: {type(exc).__name__}: {exc}")
+    finally:
+        write_feedback(job)
+        shutil.rmtree(job.work / "course", ignore_errors=True)
+    return job.result()

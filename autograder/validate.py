@@ -1,0 +1,57 @@
+"""A student's self-check: run the notebook with its visible tests and report each exercise."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from autograder.chapters import grade_cells, read_notebook
+from autograder.preprocessors import SafeExecute
+
+__all__ = ["validate"]
+
+
+def _first_error(cell) -> tuple[str, str] | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            return output.get("ename", "Error"), str(output.get("evalue", "")).strip()
+    return None
+
+
+def validate(path: Path, timeout: int = 120, fast: bool = True) -> tuple[bool, str]:
+    """Execute ``path`` top to bottom; return (all tests pass and no cell failed, readable report)."""
+    try:
+        nb = read_notebook(path)
+    except ValueError as exc:
+        return False, f"{path.name}: {exc}\n"
+    os.environ.setdefault("COURSE_FAST", "1" if fast else "0")
+    executor = SafeExecute(timeout=timeout, interrupt_on_timeout=True, allow_errors=True)
+    executor.preprocess(nb, {"metadata": {"path": str(path.parent.resolve())}})
+
+    auto = {c.grade_id: c for c in grade_cells(nb) if c.auto}
+    lines, failures, passed = [], 0, 0
+    for index, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        error = _first_error(cell)
+        if grade_id in auto:
+            points = f"{auto[grade_id].points:g} pt"
+            if error is None:
+                passed += 1
+                lines.append(f"  PASS  {grade_id} ({points})")
+            elif error[0] == "NotImplementedError":
+                failures += 1
+                lines.append(f"  TODO  {grade_id} ({points}): not implemented yet")
+            else:
+                failures += 1
+                lines.append(f"  FAIL  {grade_id} ({points}): {error[0]}: {error[1][:300]}")
+        elif error is not None and error[0] != "NotImplementedError":
+            failures += 1
+            lines.append(f"  ERROR cell {index}: {error[0]}: {error[1][:300]}")
+    header = f"{path.name}: {passed} of {len(auto)} visible test cells pass"
+    if failures == 0:
+        footer = "All visible tests pass. Hidden tests are run when your work is graded."
+    else:
+        footer = f"{failures} problem(s) to fix."
+    return failures == 0, "\n".join([header, *lines, footer]) + "\n"
