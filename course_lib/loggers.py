@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -68,12 +69,15 @@ class TensorBoardLogger(Logger):
 
 @contextlib.contextmanager
 def _visdom_client_quiet() -> Iterator[None]:
-    # the client logs "Setting up a new session..." and socket notices as warnings: not for learners
+    # the client logs "Setting up a new session..." and socket notices as warnings, and raises
+    # deprecation warnings about its own code: nothing a learner can act on
     log = logging.getLogger("visdom")
     old = log.level
     log.setLevel(logging.ERROR)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
     finally:
         log.setLevel(old)
 
@@ -104,9 +108,9 @@ class VisdomLogger(Logger):
                 f"warning: no visdom server at {server}:{port} (start one with `python -m visdom.server`); visdom logging is off"
             )
             return
-        import visdom
-
         with _visdom_client_quiet():
+            import visdom
+
             self.viz = visdom.Visdom(
                 server=server, port=port, env=env, raise_exceptions=False, use_incoming_socket=False
             )
@@ -120,34 +124,38 @@ class VisdomLogger(Logger):
         if self.viz is None:
             return
         first = tag not in self._lines
-        self.viz.line(
-            X=[step],
-            Y=[float(value)],
-            win=tag,
-            env=self.env,
-            update=None if first else "append",
-            opts={"title": tag, "xlabel": "step"},
-        )
+        with _visdom_client_quiet():
+            self.viz.line(
+                X=[step],
+                Y=[float(value)],
+                win=tag,
+                env=self.env,
+                update=None if first else "append",
+                opts={"title": tag, "xlabel": "step"},
+            )
         self._lines.add(tag)
 
     def images(self, tag: str, images: torch.Tensor, step: int) -> None:
         if self.viz is None:
             return
-        self.viz.images(
-            images.detach().cpu().float().clamp(0, 1),
-            nrow=8,
-            win=tag,
-            env=self.env,
-            opts={"title": f"{tag} (step {step})"},
-        )
+        with _visdom_client_quiet():
+            self.viz.images(
+                images.detach().cpu().float().clamp(0, 1),
+                nrow=8,
+                win=tag,
+                env=self.env,
+                opts={"title": f"{tag} (step {step})"},
+            )
 
     def text(self, tag: str, text: str) -> None:
         if self.viz is not None:
-            self.viz.text(text, win=tag, env=self.env, opts={"title": tag})
+            with _visdom_client_quiet():
+                self.viz.text(text, win=tag, env=self.env, opts={"title": tag})
 
     def close(self) -> None:
         if self.viz is not None:
-            self.viz.save([self.env])  # keep the env on the server's disk
+            with _visdom_client_quiet():
+                self.viz.save([self.env])  # keep the env on the server's disk
 
 
 _SERVE = "import sys; from visdom.server.run_server import main; sys.argv[0] = 'visdom'; main()"

@@ -93,9 +93,9 @@ def show_images(
             continue
         img = images[i]
         if img.shape[0] == 1:
-            ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
+            ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1)
         else:
-            ax.imshow(img.permute(1, 2, 0))
+            ax.imshow(img.permute(1, 2, 0).numpy())
         if labels is not None:
             ax.set_title(str(labels[i]), fontsize=9)
     if title:
