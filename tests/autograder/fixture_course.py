@@ -11,8 +11,17 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 CHAPTER = "98_fixture"
 
 
-def _nbgrader(grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float = 0) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution, "task": False}
+def _nbgrader(
+    grade_id: str, *, grade: bool, solution: bool, locked: bool, points: float = 0
+) -> dict:
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if grade:
         meta["points"] = points
     return {"nbgrader": meta}
@@ -47,7 +56,11 @@ def solution_notebook() -> nbformat.NotebookNode:
         new_code_cell("print('the end')"),
     ]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
     return nb
 
 
@@ -81,7 +94,12 @@ def write_class(class_dir: Path, release: Path, solution: Path) -> dict[str, str
     good = nbformat.read(str(solution), as_version=4)
     students: dict[str, str] = {}
 
-    def save(student: str, what: str, nb: nbformat.NotebookNode | None = None, name: str = CHAPTER + ".ipynb") -> Path:
+    def save(
+        student: str,
+        what: str,
+        nb: nbformat.NotebookNode | None = None,
+        name: str = CHAPTER + ".ipynb",
+    ) -> Path:
         folder = class_dir / student
         folder.mkdir(parents=True, exist_ok=True)
         students[student] = what
@@ -124,7 +142,9 @@ def write_class(class_dir: Path, release: Path, solution: Path) -> dict[str, str
     save("kim", "crashing kernel", nb)
 
     nb = solved()
-    nb.cells.insert(2, nbformat.v4.new_code_cell("for i in range(100000):\n    print('spam spam spam spam', i)"))
+    nb.cells.insert(
+        2, nbformat.v4.new_code_cell("for i in range(100000):\n    print('spam spam spam spam', i)")
+    )
     save("lee", "huge output", nb)
 
     nb = solved()

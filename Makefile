@@ -1,0 +1,53 @@
+# Every target creates .venv first if it is missing (see README: Set-up).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+LAB_ARGS ?=
+
+.PHONY: lab test lint format release grade bench selftest doctor clean-venv
+
+# torch + torchvision come from the package registry as a matching pair. The local wheel folder
+# that pip is configured to search holds a CPU-only torch that breaks torchvision, so pip runs
+# without its config files and find-links here. visdom builds from source and needs setuptools<81.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null PIP_CONSTRAINT=$(CURDIR)/constraints.txt \
+		$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	$(BIN)/python -c "import torch, torchvision, nbgrader, visdom; print('installed torch', torch.__version__, 'torchvision', torchvision.__version__)"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ARGS)
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+release: $(STAMP)
+	$(BIN)/python -m autograder release
+
+selftest: $(STAMP)
+	COURSE_OFFLINE=1 $(BIN)/python -m autograder selftest --json build/selftest.json
+
+# make grade CLASS=path/to/submissions [OUT=grading]
+grade: $(STAMP)
+	$(BIN)/python -m autograder grade $(CLASS) --out $(or $(OUT),grading)
+
+bench: $(STAMP)
+	$(BIN)/python bench/training_loop.py
+	$(BIN)/python bench/grading.py
+
+doctor: $(STAMP)
+	$(BIN)/python -m course_lib doctor
+
+clean-venv:
+	rm -rf $(VENV)

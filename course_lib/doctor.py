@@ -1,0 +1,175 @@
+"""``python -m course_lib doctor``: is this machine ready for the course? One line per check."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as metadata
+import os
+import re
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from course_lib import config, devices
+
+__all__ = ["Check", "tested_versions", "run_checks", "main"]
+
+DISTRIBUTION = "torch-course"
+PACKAGES = [
+    "torch",
+    "torchvision",
+    "numpy",
+    "matplotlib",
+    "pandas",
+    "nbgrader",
+    "jupyterlab",
+    "visdom",
+    "tensorboard",
+]
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check: status is OK, WARN or FAIL."""
+
+    status: str
+    name: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.status:<4} {self.name}: {self.detail}"
+
+
+def tested_versions() -> dict[str, str]:
+    """Return the pinned versions of the tested matrix, read from the installed course's metadata."""
+    pins = {}
+    for requirement in metadata.requires(DISTRIBUTION) or []:
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([^;\s]+)\s*$", requirement)
+        if match:
+            pins[match[1].lower()] = match[2]
+    return pins
+
+
+def _package(name: str, pinned: str | None) -> Check:
+    try:
+        module = importlib.import_module(name)
+    except Exception as exc:  # a broken install raises anything from ImportError to RuntimeError
+        return Check("FAIL", name, f"cannot import ({type(exc).__name__}: {str(exc)[:120]})")
+    installed = getattr(module, "__version__", None) or metadata.version(name)
+    base = installed.split("+")[0]
+    if pinned is None or base == pinned:
+        return Check("OK", name, installed)
+    return Check("WARN", name, f"{installed}, but the course is tested with {pinned}")
+
+
+def _devices() -> Check:
+    found = ", ".join(str(d) for d in devices.available())
+    best = devices.get_device()
+    status = "OK"
+    detail = f"using {best} (available: {found})"
+    if best.type == "cpu":
+        detail += "; no GPU: full-mode chapters are slower, fast mode (COURSE_FAST=1) is fine"
+    return Check(status, "devices", detail)
+
+
+def _data_root() -> Check:
+    root = config.DATA_ROOT
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / ".doctor-write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return Check("FAIL", "data root", f"{root} is not writable ({exc}); set COURSE_DATA")
+    return Check("OK", "data root", str(root))
+
+
+def _reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _network() -> Check:
+    if config.OFFLINE:
+        return Check(
+            "OK", "network", "offline by choice (COURSE_OFFLINE=1): data sets use offline stand-ins"
+        )
+    if _reachable("ossci-datasets.s3.amazonaws.com"):
+        return Check("OK", "network", "online: real data sets can be downloaded")
+    return Check(
+        "WARN", "network", "data hosts unreachable: loaders fall back to offline stand-ins"
+    )
+
+
+def _visdom() -> Check:
+    try:
+        importlib.import_module("visdom")
+    except Exception as exc:
+        return Check(
+            "WARN", "visdom", f"not importable ({type(exc).__name__}); live plots stay inline"
+        )
+    port = int(os.environ.get("VISDOM_PORT", "8097"))
+    if _reachable("localhost", port, timeout=0.5):
+        return Check("OK", "visdom", f"importable; a server answers on localhost:{port}")
+    return Check(
+        "WARN",
+        "visdom",
+        f"importable; no server on localhost:{port} (start: python -m visdom.server)",
+    )
+
+
+def _tensorboard() -> Check:
+    try:
+        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+    except Exception as exc:
+        return Check("WARN", "tensorboard", f"SummaryWriter not importable ({type(exc).__name__})")
+    return Check(
+        "OK", "tensorboard", "SummaryWriter importable (view logs: tensorboard --logdir <dir>)"
+    )
+
+
+def _mode() -> Check:
+    return Check(
+        "OK",
+        "mode",
+        "fast (COURSE_FAST=1)" if config.FAST else "full (set COURSE_FAST=1 for quick runs)",
+    )
+
+
+def run_checks() -> list[Check]:
+    """Run every check and return the outcomes in display order."""
+    pins = tested_versions()
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    checks = [
+        Check(
+            "OK" if python == "3.11" else "WARN",
+            "python",
+            f"{sys.version.split()[0]} (tested: 3.11)",
+        )
+    ]
+    checks += [_package(name, pins.get(name)) for name in PACKAGES]
+    steps: list[Callable[[], Check]] = [
+        _devices,
+        _data_root,
+        _network,
+        _visdom,
+        _tensorboard,
+        _mode,
+    ]
+    return checks + [step() for step in steps]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print one line per check; exit 1 if any check failed."""
+    checks = run_checks()
+    for check in checks:
+        print(check.line())
+    failed = sum(c.status == "FAIL" for c in checks)
+    print(
+        f"{len(checks)} checks: {failed} failed, {sum(c.status == 'WARN' for c in checks)} warnings"
+    )
+    return 1 if failed else 0
