@@ -1,0 +1,198 @@
+"""course_lib's config, devices, grading checks and doctor."""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import warnings
+
+import pytest
+import torch
+
+from course_lib import config, devices, doctor, grading
+
+
+def test_flag_parses_common_spellings_and_rejects_nonsense(monkeypatch):
+    """Does a boolean environment variable accept 1/true/yes/on and refuse 'maybe'?"""
+    for raw, want in [
+        ("1", True),
+        ("TRUE", True),
+        ("on", True),
+        ("0", False),
+        ("no", False),
+        ("", False),
+    ]:
+        monkeypatch.setenv("X_FLAG", raw)
+        assert config.flag("X_FLAG") is want
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ValueError, match="X_FLAG"):
+        config.flag("X_FLAG")
+
+
+def test_fast_mode_and_data_root_come_from_the_environment(monkeypatch, tmp_path):
+    """Do COURSE_FAST and COURSE_DATA set fast mode and the data root when config loads?"""
+    monkeypatch.setenv("COURSE_FAST", "1")
+    monkeypatch.setenv("COURSE_DATA", str(tmp_path))
+    fresh = importlib.reload(config)
+    try:
+        assert fresh.FAST and fresh.DATA_ROOT == tmp_path.resolve()
+        assert fresh.pick(full=10, fast=1) == 1
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config)
+
+
+def test_course_device_overrides_and_rejects_missing_hardware(monkeypatch):
+    """Does COURSE_DEVICE choose the device, with a clear error for absent CUDA?"""
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert devices.get_device() == torch.device("cpu") and devices.available() == [
+        torch.device("cpu")
+    ]
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("COURSE_DEVICE", "cuda")
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            devices.get_device()
+
+
+def test_seed_everything_makes_draws_repeat():
+    """Do two seedings give the same random numbers from torch and the returned generator?"""
+    g1 = devices.seed_everything(3)
+    a = torch.rand(3), torch.rand(3, generator=g1)
+    g2 = devices.seed_everything(3)
+    b = torch.rand(3), torch.rand(3, generator=g2)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_to_device_keeps_structure_and_types():
+    """Does to_device move nested tensors and keep tuples, named tuples, dicts and other leaves?"""
+    Pair = collections.namedtuple("Pair", "x y")
+    batch = {"a": [torch.ones(2), (torch.zeros(1), "label")], "p": Pair(torch.ones(1), 3)}
+    moved = devices.to_device(batch, "meta")
+    assert moved["a"][0].device.type == "meta" and moved["a"][1][1] == "label"
+    assert isinstance(moved["p"], Pair) and moved["p"].x.device.type == "meta" and moved["p"].y == 3
+    assert batch["a"][0].device.type == "cpu"
+
+
+def test_time_call_warms_up_and_returns_the_median():
+    """Does time_call run warm-up plus repeats and return a positive median?"""
+    calls = []
+    seconds = devices.time_call(lambda: calls.append(1), "cpu", warmup=2, repeats=3)
+    assert len(calls) == 5 and seconds >= 0
+
+
+def test_check_close_accepts_the_reference_and_explains_a_mismatch():
+    """Does check_close pass equal tensors and report count, index and error (not the values)?"""
+    ref = torch.tensor([1.0, 2.0, 3.0])
+    grading.check_close(ref.clone(), ref)
+    with pytest.raises(AssertionError, match=r"1 of 3 values differ .*index \(1,\)"):
+        grading.check_close(torch.tensor([1.0, 2.5, 3.0]), ref)
+    with pytest.raises(AssertionError, match="expected shape"):
+        grading.check_close(ref[:2], ref)
+    with pytest.raises(AssertionError, match="expected dtype"):
+        grading.check_close(ref.double(), ref)
+
+
+def test_tolerance_is_looser_on_gpus_and_exact_for_integers():
+    """Are GPU float32 tolerances looser than CPU ones, and integers compared exactly?"""
+    assert grading.tolerance("cuda", torch.float32)[0] > grading.tolerance("cpu", torch.float32)[0]
+    assert grading.tolerance("cpu", torch.int64) == (0.0, 0.0)
+
+
+def test_unchanged_catches_in_place_edits():
+    """Does unchanged() fail when the block modifies an input in place?"""
+    x = torch.ones(3)
+    with grading.unchanged(x):
+        _ = x + 1
+    with pytest.raises(AssertionError, match="in place"), grading.unchanged(x):
+        x.add_(1)
+
+
+def test_numerical_grad_matches_autograd_and_check_grad_catches_a_wrong_backward():
+    """Do central differences agree with autograd, and does check_grad flag a bad gradient?"""
+    x = torch.randn(4, dtype=torch.float64, generator=grading.rng(0))
+    grading.check_close(
+        grading.numerical_grad(lambda t: (t**3).sum(), x), 3 * x**2, rtol=1e-6, atol=1e-8
+    )
+    grading.check_grad(lambda t: (t.sin() * t).sum(), x)
+
+    class BadSquare(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t * t
+
+        @staticmethod
+        def backward(ctx, g):
+            (t,) = ctx.saved_tensors
+            return g * t  # should be 2 t
+
+    with pytest.raises(AssertionError):
+        grading.check_grad(lambda t: BadSquare.apply(t).sum(), x)
+
+
+def test_quiet_swallows_warnings_and_stderr(capsys):
+    """Does quiet() keep warnings and stderr text out of the cell's output?"""
+    import sys
+
+    with grading.quiet() as buffer:
+        warnings.warn("noisy", stacklevel=1)
+        print("progress", file=sys.stderr)
+    assert "progress" in buffer.getvalue()
+    assert capsys.readouterr().err == ""
+
+
+def _loop(model, optimizer, X, y, *, zero=True, train=True):
+    model.train(train)
+    for xb, yb in zip(X.split(2), y.split(2), strict=True):
+        if zero:
+            optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+
+
+def test_training_spy_accepts_a_clean_loop_and_rejects_a_missing_zero_grad():
+    """Does check_train_steps pass a correct loop and fail one that forgets zero_grad or train()?"""
+    X, y = torch.randn(6, 3), torch.randn(6, 1)
+    for kwargs, message in [
+        ({}, None),
+        ({"zero": False}, "zero_grad"),
+        ({"train": False}, "eval mode"),
+    ]:
+        model = torch.nn.Linear(3, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        with grading.TrainingSpy(model, optimizer) as spy:
+            _loop(model, optimizer, X, y, **kwargs)
+        if message is None:
+            grading.check_train_steps(spy, expected_steps=3)
+        else:
+            with pytest.raises(AssertionError, match=message):
+                grading.check_train_steps(spy, expected_steps=3)
+    assert "step" not in vars(optimizer)  # the spy removed its patches
+
+
+def test_check_evaluation_requires_eval_mode_and_no_grad():
+    """Does check_evaluation fail when the model stays in train mode or records gradients?"""
+    model = torch.nn.Sequential(torch.nn.Linear(3, 1))
+    X = torch.randn(4, 3)
+    with grading.TrainingSpy(model) as spy:
+        model.eval()
+        with torch.no_grad():
+            model(X)
+    grading.check_evaluation(spy)
+    with grading.TrainingSpy(model) as spy:
+        model.train()
+        with torch.no_grad():
+            model(X)
+    with pytest.raises(AssertionError, match="eval"):
+        grading.check_evaluation(spy)
+
+
+def test_doctor_prints_one_line_per_check_and_knows_the_tested_pins(capsys):
+    """Does the doctor report OK/WARN/FAIL lines and read the pinned matrix?"""
+    assert doctor.tested_versions()["torch"]
+    code = doctor.main([])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert all(line.split()[0] in {"OK", "WARN", "FAIL"} for line in lines[:-1])
+    assert any(line.startswith(("OK   torch:", "WARN torch:")) for line in lines)
+    assert code in (0, 1) and (code == 1) == any(line.startswith("FAIL") for line in lines)
