@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--workers", type=_positive, default=os.cpu_count() or 2)
     p.add_argument("--timeout", type=_positive, default=120, help="seconds per cell")
+    p.add_argument(
+        "--isolated", action="store_true", help="grade each mutant in its own notebook run (slow)"
+    )
 
     p = sub.add_parser("strip", help="clear outputs and editor metadata, keep nbgrader metadata")
     p.add_argument("notebooks", nargs="+", type=Path)
@@ -105,7 +108,7 @@ def _selftest(args: argparse.Namespace) -> int:
     options = grade.Options(timeout=args.timeout, workers=args.workers)
     report, ok = {"chapters": {}}, True
     for chapter in chapters_mod.find_chapters(args.solutions, args.chapters):
-        figures = selftest.selftest_chapter(chapter, options)
+        figures = selftest.selftest_chapter(chapter, options, isolated=args.isolated)
         report["chapters"][chapter.name] = figures
         verdict = "OK" if selftest.passed(figures) else "FAILED"
         ok &= verdict == "OK"

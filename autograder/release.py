@@ -42,21 +42,41 @@ def release(chapters: list[Chapter], notebooks_dir: Path) -> list[Path]:
     return written
 
 
-def secret_lines(solution: NotebookNode) -> set[str]:
-    """Return the lines a student must not see: solution bodies, model answers, hidden tests."""
-    secrets: set[str] = set()
+def _blocks(solution: NotebookNode) -> tuple[list[str], list[str]]:
+    """Split the source notebook's text into secret blocks and the public rest."""
+    secret, public = [], []
     for cell in solution.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        blocks = HIDDEN_RE.findall(cell.source)
+        text = cell.source
+        hidden = HIDDEN_RE.findall(text)
+        text = HIDDEN_RE.sub("", text)
         if meta.get("solution"):
-            found = SOLUTION_RE.findall(cell.source)
-            blocks += found or [cell.source]  # a written answer without markers is all model answer
-        for block in blocks:
-            for line in block.splitlines():
-                stripped = line.strip()
-                if len(stripped.replace(" ", "")) >= MIN_SECRET_CHARS:
-                    secrets.add(stripped)
-    return secrets
+            answers = SOLUTION_RE.findall(text)
+            if answers:
+                text = SOLUTION_RE.sub("", text)
+            else:  # a written answer without markers is all model answer
+                answers, text = [text], ""
+            hidden += answers
+        secret += hidden
+        public.append(text)
+    return secret, public
+
+
+def secret_lines(solution: NotebookNode) -> set[str]:
+    """Return the lines a student must not see: solution bodies, model answers, hidden tests.
+
+    Lines that the public part of the notebook also contains (a visible test's loop header, say)
+    are not secrets; neither are short ones, which are too common to call a leak.
+    """
+    secret, public = _blocks(solution)
+    public_lines = {line.strip() for block in public for line in block.splitlines()}
+    return {
+        line.strip()
+        for block in secret
+        for line in block.splitlines()
+        if len(line.replace(" ", "").strip()) >= MIN_SECRET_CHARS
+        and line.strip() not in public_lines
+    }
 
 
 def find_leaks(solution: NotebookNode, released: NotebookNode) -> list[str]:

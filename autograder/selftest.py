@@ -1,7 +1,16 @@
-"""The autograder proves itself per chapter: solution full marks, release zero, mutants killed."""
+"""The autograder proves itself per chapter: solution full marks, release zero, mutants killed.
+
+Mutants run in one of two ways. Isolated: one graded notebook per mutant, the solution with that
+mutant's code in place (the strictest, and slow: every run re-executes the lesson). Together (the
+default): one graded notebook in which each exercise's test cell is followed, per mutant, by the
+mutant's code and a graded copy of the test, and then by the solution's code again, so the lesson
+runs once. A mutant whose copy never ran (an earlier mutant killed the kernel) is re-run isolated.
+"""
 
 from __future__ import annotations
 
+import copy
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -12,7 +21,51 @@ from nbformat import NotebookNode
 from autograder import course, grade, release
 from autograder.chapters import Chapter, Mutant, grade_cells, read_notebook
 
-__all__ = ["selftest_chapter", "mutate", "passed"]
+__all__ = ["selftest_chapter", "mutate", "mutants_together", "mutant_cell_id", "passed"]
+
+MARKER_RE = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.M)
+
+
+def mutant_cell_id(mutant: Mutant) -> str:
+    """The grade_id of the graded copy of the test cell that checks ``mutant``."""
+    return f"{mutant.exercise}__mutant{mutant.number:02d}"
+
+
+def _grade_id(cell: NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def mutants_together(solution: NotebookNode, mutants: list[Mutant]) -> NotebookNode:
+    """Return ``solution`` with every mutant and a graded copy of its test after the exercise's test.
+
+    After an exercise's mutants, the solution's own code runs again (markers removed), so later
+    cells see the right definitions.
+    """
+    nb = nbformat.from_dict(solution)
+    sources = {_grade_id(c): c.source for c in nb.cells if _grade_id(c)}
+    cells = []
+    for cell in nb.cells:
+        cells.append(cell)
+        grade_id = _grade_id(cell)
+        own = [m for m in mutants if m.exercise == grade_id]
+        if not own or cell.cell_type != "code" or not cell.metadata["nbgrader"].get("grade"):
+            continue
+        for mutant in own:
+            cells.append(
+                nbformat.v4.new_code_cell(
+                    mutant.source, metadata={"autograder": {"mutant": mutant.name}}
+                )
+            )
+            test = nbformat.v4.new_code_cell(
+                cell.source, metadata=copy.deepcopy(dict(cell.metadata))
+            )
+            test.metadata["nbgrader"]["grade_id"] = mutant_cell_id(mutant)
+            cells.append(test)
+        cells.append(
+            nbformat.v4.new_code_cell(MARKER_RE.sub("", sources.get(f"{grade_id}_solution", "")))
+        )
+    nb.cells = cells
+    return nb
 
 
 def mutate(solution: NotebookNode, mutant: Mutant) -> NotebookNode:
@@ -59,7 +112,10 @@ def _auto_score(result: dict) -> float:
 
 
 def selftest_chapter(
-    chapter: Chapter, options: grade.Options, notebooks_dir: Path | None = None
+    chapter: Chapter,
+    options: grade.Options,
+    notebooks_dir: Path | None = None,
+    isolated: bool = False,
 ) -> dict:
     """Grade the solution, the release and every mutant of ``chapter``; return the figures."""
     started = time.perf_counter()
@@ -75,6 +131,12 @@ def selftest_chapter(
     for exercise in exercises:
         if not any(m.exercise == exercise for m in mutants):
             problems.append(f"{exercise}: no mutant (every autograded exercise needs one)")
+    for mutant in mutants:
+        if mutant.exercise not in exercises:
+            problems.append(
+                f"mutant {mutant.name}: {mutant.exercise!r} is not an autograded exercise"
+            )
+    mutants = [m for m in mutants if m.exercise in exercises]
 
     with tempfile.TemporaryDirectory(prefix=f"selftest-{chapter.name}-") as tmp:
         work = Path(tmp)
@@ -85,20 +147,43 @@ def selftest_chapter(
             _spec(chapter, "solution", chapter.solution, template, work, options, True),
             _spec(chapter, "release", released, template, work, options, True),
         ]
-        graded_mutants = []
-        for mutant in mutants:
-            try:
-                nb = mutate(solution, mutant)
-            except ValueError as exc:
-                problems.append(str(exc))
-                continue
-            who = f"mutant{mutant.number:02d}"
-            path = work / "mutants" / f"{who}.ipynb"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, str(path))
-            specs.append(_spec(chapter, who, path, template, work, options, False))
-            graded_mutants.append(mutant)
+        if mutants and not isolated:
+            together = work / "together" / f"{chapter.name}.ipynb"
+            together.parent.mkdir(parents=True)
+            nbformat.write(mutants_together(solution, mutants), str(together))
+            together_template = work / "together-template"
+            course.build_course(
+                together_template, [Chapter(chapter.name, together, chapter.mutants_file)]
+            )
+            specs.append(
+                _spec(chapter, "mutants", together, together_template, work, options, False)
+            )
         results = grade.run_jobs(specs, options)
+
+        outcome: dict[str, dict] = {}  # mutant name -> its copy's result row, or None to re-run
+        if mutants and not isolated:
+            rows = {c["grade_id"]: c for c in results[2]["cells"]}
+            for mutant in mutants:
+                cell_id = mutant_cell_id(mutant)
+                if (
+                    results[2]["status"] == "graded"
+                    and cell_id not in results[2]["not_run"]
+                    and cell_id in rows
+                ):
+                    outcome[mutant.name] = rows[cell_id]
+        rerun = [m for m in mutants if m.name not in outcome]
+        rerun_specs = []
+        for mutant in rerun:
+            path = work / "mutants" / f"mutant{mutant.number:02d}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(mutate(solution, mutant), str(path))
+            rerun_specs.append(
+                _spec(chapter, f"mutant{mutant.number:02d}", path, template, work, options, False)
+            )
+        for mutant, result in zip(rerun, grade.run_jobs(rerun_specs, options), strict=True):
+            cell = next((c for c in result["cells"] if c["grade_id"] == mutant.exercise), None)
+            if result["status"] == "graded" and cell is not None:
+                outcome[mutant.name] = cell
 
         leaks = release.find_leaks(solution, read_notebook(released))
         committed = (
@@ -116,15 +201,12 @@ def selftest_chapter(
             problems.append(f"{who} was not graded: {'; '.join(result['notes'][:2])}")
     problems += [f"solution: {err}" for err in sol.get("errors", [])]
     mutant_rows = []
-    for mutant, result in zip(graded_mutants, results[2:], strict=True):
-        cell = next((c for c in result["cells"] if c["grade_id"] == mutant.exercise), None)
-        killed = (
-            result["status"] == "graded" and cell is not None and (cell["score"] or 0) < cell["max"]
-        )
+    for mutant in mutants:
+        cell = outcome.get(mutant.name)
+        killed = cell is not None and (cell["score"] or 0) < cell["max"]
         if not killed:
-            problems.append(
-                f"mutant {mutant.name} ({mutant.description}) was not killed [{result['status']}]"
-            )
+            why = "its test still passes" if cell is not None else "it could not be graded"
+            problems.append(f"mutant {mutant.name} ({mutant.description}) was not killed: {why}")
         mutant_rows.append(
             {"name": mutant.name, "description": mutant.description, "killed": killed}
         )
@@ -134,8 +216,9 @@ def selftest_chapter(
         "release_score": _auto_score(rel),
         "exercises": len(exercises),
         "written": sum(1 for c in cells if not c.auto),
-        "mutants": len(mutants),
+        "mutants": len(mutant_rows),
         "mutants_killed": sum(row["killed"] for row in mutant_rows),
+        "mutants_rerun_isolated": len(rerun),
         "mutant_details": mutant_rows,
         "leaks": leaks,
         "problems": problems,

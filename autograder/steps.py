@@ -49,6 +49,7 @@ class Job:
     scores: dict[str, float] = field(default_factory=dict)
     nbgrader_feedback: Path | None = None
     errors: list[str] = field(default_factory=list)  # cells that raised, "where: Error: message"
+    not_run: list[str] = field(default_factory=list)  # graded cells never run (the kernel had died)
     status: str = "pending"
 
     def result(self) -> dict:
@@ -67,6 +68,7 @@ class Job:
             "status": self.status,
             "notes": self.notes,
             "errors": self.errors,
+            "not_run": self.not_run,
             "cells": cells,
             "feedback": str(self.feedback_path),
         }
@@ -191,7 +193,11 @@ def note_execution(job: Job) -> None:
             job.notes.append(
                 f"{where}: the kernel died here (crash or out of memory); later cells score 0"
             )
-        not_run += bool(marks.get(NOT_RUN))
+        if marks.get(NOT_RUN):
+            not_run += 1
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id:
+                job.not_run.append(grade_id)
         if marks.get(OUTPUT_CAPPED):
             job.notes.append(f"{where}: output was too large and was cut")
         if marks.get(STDERR_MOVED):
