@@ -92,6 +92,13 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError(
+                "--device cuda was asked for, but CUDA is not available on this machine"
+            )
     all_chapters = chapters_mod.find_chapters(args.solutions, args.chapters)
     chapters = all_chapters if args.chapters else grade.chapters_submitted(args.dir, all_chapters)
     options = grade.Options(

@@ -69,3 +69,74 @@ def test_an_untouched_written_answer_scores_zero_and_an_answered_one_waits_for_a
         r: next(c for c in results[r]["cells"] if not c["auto"])["score"] for r in ("ada", "bob")
     }
     assert manual == {"ada": None, "bob": 0.0}
+
+
+def test_grade_command_writes_the_gradebook_and_feedback(
+    fixture_solutions, fixture_release, tmp_path
+):
+    """Does `python -m autograder grade DIR --out OUT` grade a small class end to end?"""
+    import shutil
+    import subprocess
+    import sys
+
+    for student in ("amy", "ben"):
+        (tmp_path / "class" / student).mkdir(parents=True)
+    shutil.copy(fixture_solutions / "98_fixture.ipynb", tmp_path / "class" / "amy")
+    (tmp_path / "class" / "ben" / "98_fixture.ipynb").write_text("{not json")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "--solutions",
+            str(fixture_solutions),
+            "grade",
+            str(tmp_path / "class"),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--timeout",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = (out / "grades.csv").read_text().splitlines()
+    assert "amy,98_fixture,ch98_hypot,2,2" in rows and "ben,98_fixture,ch98_hypot,0,2" in rows
+    assert (out / "feedback" / "amy" / "98_fixture.html").exists() and (
+        out / "feedback" / "ben" / "98_fixture.html"
+    ).exists()
+    assert "not a readable notebook" in proc.stdout
+
+
+def test_grade_command_refuses_cuda_without_a_gpu(fixture_solutions, tmp_path):
+    """Does asking for CUDA on a machine without it give a clear error instead of zero grades?"""
+    import subprocess
+    import sys
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    (tmp_path / "class").mkdir()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "--solutions",
+            str(fixture_solutions),
+            "grade",
+            str(tmp_path / "class"),
+            "--device",
+            "cuda",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "CUDA is not available" in proc.stderr
