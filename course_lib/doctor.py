@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata as metadata
+import importlib.util
 import os
 import re
 import socket
@@ -27,6 +28,11 @@ PACKAGES = [
     "visdom",
     "tensorboard",
 ]
+IMPORTED = {
+    "torch",
+    "torchvision",
+}  # imported for real (a CPU-only torch breaks torchvision's import)
+# the rest are only looked up: importing nbgrader or jupyterlab from a notebook costs seconds
 
 
 @dataclass(frozen=True)
@@ -53,10 +59,14 @@ def tested_versions() -> dict[str, str]:
 
 def _package(name: str, pinned: str | None) -> Check:
     try:
-        module = importlib.import_module(name)
+        if name in IMPORTED:
+            installed = importlib.import_module(name).__version__
+        else:
+            installed = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return Check("FAIL", name, "not installed (run: make lab, or pip install -e .)")
     except Exception as exc:  # a broken install raises anything from ImportError to RuntimeError
         return Check("FAIL", name, f"cannot import ({type(exc).__name__}: {str(exc)[:120]})")
-    installed = getattr(module, "__version__", None) or metadata.version(name)
     base = installed.split("+")[0]
     if pinned is None or base == pinned:
         return Check("OK", name, installed)
@@ -106,30 +116,22 @@ def _network() -> Check:
 
 
 def _visdom() -> Check:
-    try:
-        importlib.import_module("visdom")
-    except Exception as exc:
-        return Check(
-            "WARN", "visdom", f"not importable ({type(exc).__name__}); live plots stay inline"
-        )
+    if importlib.util.find_spec("visdom") is None:
+        return Check("WARN", "visdom", "not installed; live plots stay inline")
     port = int(os.environ.get("VISDOM_PORT", "8097"))
     if _reachable("localhost", port, timeout=0.5):
-        return Check("OK", "visdom", f"importable; a server answers on localhost:{port}")
+        return Check("OK", "visdom", f"installed; a server answers on localhost:{port}")
     return Check(
         "WARN",
         "visdom",
-        f"importable; no server on localhost:{port} (start: python -m visdom.server)",
+        f"installed; no server on localhost:{port} (start: python -m visdom.server)",
     )
 
 
 def _tensorboard() -> Check:
-    try:
-        from torch.utils.tensorboard import SummaryWriter  # noqa: F401
-    except Exception as exc:
-        return Check("WARN", "tensorboard", f"SummaryWriter not importable ({type(exc).__name__})")
-    return Check(
-        "OK", "tensorboard", "SummaryWriter importable (view logs: tensorboard --logdir <dir>)"
-    )
+    if importlib.util.find_spec("tensorboard") is None:
+        return Check("WARN", "tensorboard", "not installed: SummaryWriter logging is unavailable")
+    return Check("OK", "tensorboard", "installed (view logs: tensorboard --logdir <dir>)")
 
 
 def _mode() -> Check:
