@@ -42,12 +42,12 @@ def _run(model, loader, loss_fn, optimizer, device, progress: bool, desc: str) -
             loss.backward()
             optimizer.step()
         n = y.shape[0]
-        loss_sum += loss.detach() * n
+        loss_sum.add_(loss.detach(), alpha=n)
         hits = _correct(logits.detach(), y) if classify else None
         if hits is None:
             classify = False
         else:
-            correct += hits
+            correct.add_(hits)
         count += n
     if count == 0:
         raise ValueError("the loader yielded no batches")
