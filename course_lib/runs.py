@@ -36,7 +36,7 @@ class RunBuilder:
             raise ValueError(
                 f"hyper-parameter names must be identifiers without a leading _: {bad}"
             )
-        Run = namedtuple("Run", list(params))  # noqa: PYI024 (the type is built from the keys)
+        Run = namedtuple("Run", list(params))
         return [Run(*values) for values in itertools.product(*params.values())]
 
 
