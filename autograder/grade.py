@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import tempfile
 from collections.abc import Iterable
@@ -30,7 +31,16 @@ class Options:
     restore_missing: bool = True
 
     def kernel_env(self) -> dict[str, str]:
+        """Environment for the grading kernels: fast mode, no bars, and a share of the CPU each.
+
+        ``workers`` kernels with torch's default of one thread per core would oversubscribe the
+        machine; small tensor operations then slow down many times over. Each kernel gets
+        ``cores // workers`` threads unless OMP_NUM_THREADS is already set.
+        """
         env = {"COURSE_FAST": "1" if self.fast else "0", "TQDM_DISABLE": "1", "MPLBACKEND": "Agg"}
+        threads = str(max(1, (os.cpu_count() or 1) // max(1, self.workers)))
+        env["OMP_NUM_THREADS"] = os.environ.get("OMP_NUM_THREADS", threads)
+        env["MKL_NUM_THREADS"] = os.environ.get("MKL_NUM_THREADS", env["OMP_NUM_THREADS"])
         if self.device:
             env["COURSE_DEVICE"] = self.device
         return env

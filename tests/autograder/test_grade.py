@@ -140,3 +140,17 @@ def test_grade_command_refuses_cuda_without_a_gpu(fixture_solutions, tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2 and "CUDA is not available" in proc.stderr
+
+
+def test_parallel_kernels_share_the_cores(monkeypatch):
+    """Do N grading workers get cores // N threads each, so they never oversubscribe the CPU?"""
+    import os
+
+    from autograder import grade
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert grade.Options(workers=4).kernel_env()["OMP_NUM_THREADS"] == "2"
+    assert grade.Options(workers=16).kernel_env()["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert grade.Options(workers=4).kernel_env()["OMP_NUM_THREADS"] == "3"
