@@ -39,6 +39,7 @@ __all__ = [
     "mnist",
     "fashion_mnist",
     "cifar10",
+    "sample_photo",
     "loader",
     "stratified_split",
     "prefetch",
@@ -519,6 +520,20 @@ def fashion_mnist(split: str = "train", transform: Callable | None = None) -> Im
 def cifar10(split: str = "train", transform: Callable | None = None) -> ImageDataset:
     """Colour photos ``(3, 32, 32)``, 10 classes; stand-in: generated coloured shapes."""
     return _load("CIFAR-10", split, transform)
+
+
+def sample_photo(name: str = "china"):
+    """Return one of the two real photos scikit-learn ships, as a NumPy ``(H, W, 3)`` uint8 array.
+
+    ``name`` is ``"china"`` (a temple) or ``"flower"``; both are 427 x 640, licensed CC BY 2.0.
+    The array is read-only: copy it (``torch.tensor(photo)``) before changing it.
+    """
+    from sklearn.datasets import load_sample_image
+
+    files = {"china": "china.jpg", "flower": "flower.jpg"}
+    if name not in files:
+        raise ValueError(f"unknown photo {name!r}; choose from {sorted(files)}")
+    return load_sample_image(files[name])
 
 
 def _seed_worker(worker_id: int) -> None:

@@ -283,3 +283,12 @@ def test_download_servers_match_torchvision():
     assert data._REAL["FashionMNIST"][2] in tvd.FashionMNIST.mirrors
     assert tvd.CIFAR10.url.startswith(data._REAL["CIFAR-10"][2])
     assert tvd.CIFAR10.base_folder == data._REAL["CIFAR-10"][1]
+
+
+def test_sample_photo_is_the_real_colour_photo():
+    """Does sample_photo give scikit-learn's real photos as (H, W, 3) uint8, and refuse other names?"""
+    photo = data.sample_photo("china")
+    assert photo.shape == (427, 640, 3) and photo.dtype.name == "uint8" and photo.std() > 20
+    assert data.sample_photo("flower").shape == (427, 640, 3)
+    with pytest.raises(ValueError, match="unknown photo"):
+        data.sample_photo("cat")
