@@ -94,12 +94,18 @@ def test_solution_is_committed_stripped(chapter):
     assert "jupytext" not in nb.metadata
 
 
+HARD_CODED = (".cuda(", '.to("cuda"', 'device="cuda"', 'torch.device("cuda")')
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_no_hard_coded_cuda(chapter):
-    """Does no notebook pick a device by hand (devices come from course_lib.devices)?"""
+    """Do lesson and solution cells leave the device choice to course_lib.devices?
+
+    Test cells may name a device for a mocked check (nothing runs there); everything else must
+    not pick CUDA by hand.
+    """
     nb = nbformat.read(str(REPO / "solutions" / f"{chapter}.ipynb"), as_version=4)
     for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert ".cuda()" not in cell.source and 'device("cuda")' not in cell.source, (
-                cell.source[:200]
-            )
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+            found = [pattern for pattern in HARD_CODED if pattern in cell.source]
+            assert not found, f"{found} in: {cell.source[:200]}"
