@@ -45,6 +45,7 @@ class Job:
     restore_missing: bool = True
     notes: list[str] = field(default_factory=list)
     expected: list[GradeCell] = field(default_factory=list)
+    known_ids: set[str] = field(default_factory=set)  # every nbgrader grade_id in the source
     nb: NotebookNode | None = None
     scores: dict[str, float] = field(default_factory=dict)
     nbgrader_feedback: Path | None = None
@@ -74,10 +75,15 @@ class Job:
         }
 
 
+def _grade_id(cell: NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
 def load_expected(job: Job) -> None:
     """Read the chapter's graded cells from the instructor's source (the reference for scores)."""
     source = read_notebook(job.template / "source" / job.chapter / f"{job.chapter}.ipynb")
     job.expected = grade_cells(source)
+    job.known_ids = {_grade_id(cell) for cell in source.cells} - {None}
 
 
 def read_submission(job: Job) -> None:
@@ -152,6 +158,19 @@ def deduplicate(job: Job) -> None:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id and last[grade_id] != index:
             del cell.metadata["nbgrader"]
+
+
+def drop_unknown_ids(job: Job) -> None:
+    """Make cells with a grade_id the assignment does not have into plain cells.
+
+    Such cells come from another chapter or another version of this one. nbgrader deletes their
+    grade_id but keeps the rest of their metadata, and then fails on them; plain cells still run.
+    """
+    for cell in job.nb.cells:
+        grade_id = _grade_id(cell)
+        if grade_id and grade_id not in job.known_ids:
+            del cell.metadata["nbgrader"]
+            job.notes.append(f"{grade_id}: not a cell of this assignment; run as an ordinary cell")
 
 
 def stage(job: Job) -> None:
@@ -237,6 +256,7 @@ GRADE_STEPS: list[Callable[[Job], None]] = [
     check_chapter,
     inspect_cells,
     deduplicate,
+    drop_unknown_ids,
     stage,
     autograde,
     note_execution,

@@ -156,4 +156,10 @@ def write_class(class_dir: Path, release: Path, solution: Path) -> dict[str, str
         "    return a + b"
     )
     save("max", "warnings on stderr", nb)
+    nb = solved()
+    extra = nbformat.from_dict(json.loads(json.dumps(_cell(nb, "ch98_hypot"))))
+    extra.metadata["nbgrader"]["grade_id"] = "ch98_from_next_year"
+    extra.id = "extra-cell"
+    nb.cells.append(extra)
+    save("nia", "a graded cell the assignment does not have", nb)
     return students

@@ -49,6 +49,7 @@ def test_every_student_gets_a_feedback_page(graded_class):
         ("kim", {"ch98_add": 1, "ch98_hypot": 0}, "kernel died"),
         ("lee", FULL, "output was too large"),
         ("max", FULL, "stderr"),
+        ("nia", FULL, "not a cell of this assignment"),
     ],
 )
 def test_each_bad_input_gets_a_fair_score_and_a_clear_note(graded_class, student, expected, note):
