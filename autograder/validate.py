@@ -25,7 +25,13 @@ def validate(path: Path, timeout: int = 120, fast: bool = True) -> tuple[bool, s
     except ValueError as exc:
         return False, f"{path.name}: {exc}\n"
     os.environ.setdefault("COURSE_FAST", "1" if fast else "0")
-    executor = SafeExecute(timeout=timeout, interrupt_on_timeout=True, allow_errors=True)
+    executor = SafeExecute(
+        timeout=timeout,
+        interrupt_on_timeout=True,
+        allow_errors=True,
+        # the kernel's start-up warnings (e.g. about its TCP transport) are not the student's business
+        extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"],
+    )
     executor.preprocess(nb, {"metadata": {"path": str(path.parent.resolve())}})
 
     auto = {c.grade_id: c for c in grade_cells(nb) if c.auto}
