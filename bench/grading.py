@@ -35,7 +35,9 @@ def execute(path: Path) -> float:
     """Execute a notebook in a fresh kernel; return wall seconds."""
     nb = nbformat.read(str(path), as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     return time.perf_counter() - start
 
 

@@ -85,7 +85,9 @@ def to_device(batch: Any, device: torch.device | str, non_blocking: bool = False
     return batch
 
 
-def time_call(fn: Callable[[], Any], device: torch.device | str, warmup: int = 2, repeats: int = 5) -> float:
+def time_call(
+    fn: Callable[[], Any], device: torch.device | str, warmup: int = 2, repeats: int = 5
+) -> float:
     """Return the median wall time of ``fn()`` in seconds, after warm-up, synchronising ``device``.
 
     Warm-up runs absorb one-off costs (CUDA context, kernel selection, caches); synchronising before

@@ -68,7 +68,9 @@ def check_tensor(
     name: str = "result",
 ) -> None:
     """Assert ``actual`` is a tensor with the given shape, dtype and device (each optional)."""
-    assert isinstance(actual, torch.Tensor), f"{name}: expected a torch.Tensor, got {_describe(actual)}"
+    assert isinstance(actual, torch.Tensor), (
+        f"{name}: expected a torch.Tensor, got {_describe(actual)}"
+    )
     if shape is not None:
         assert tuple(actual.shape) == tuple(shape), (
             f"{name}: expected shape {tuple(shape)}, got {tuple(actual.shape)}"
@@ -139,7 +141,9 @@ def unchanged(*tensors: torch.Tensor, name: str = "your function") -> Iterator[N
         )
 
 
-def numerical_grad(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def numerical_grad(
+    f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float = 1e-6
+) -> torch.Tensor:
     """Estimate the gradient of scalar ``f`` at ``x`` by central differences.
 
     x: any shape -> tensor of the same shape and dtype, entry i = (f(x + eps e_i) - f(x - eps e_i)) / 2 eps.
@@ -180,7 +184,13 @@ def check_grad(
             args = [xi if j == i else xs[j].detach() for j in range(len(xs))]
             return f(*args)
 
-        check_close(g.detach(), numerical_grad(f_i, x.detach(), eps), name=f"{name} of input #{i + 1}", rtol=rtol, atol=atol)
+        check_close(
+            g.detach(),
+            numerical_grad(f_i, x.detach(), eps),
+            name=f"{name} of input #{i + 1}",
+            rtol=rtol,
+            atol=atol,
+        )
 
 
 @contextlib.contextmanager
@@ -210,7 +220,9 @@ class TrainingSpy:
     and ``("step",)`` in call order. Use as a context manager; hooks are removed on exit.
     """
 
-    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None) -> None:
+    def __init__(
+        self, model: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None
+    ) -> None:
         self.model = model
         self.optimizer = optimizer
         self.events: list[tuple] = []
@@ -251,7 +263,9 @@ class TrainingSpy:
         for handle in self._handles:
             handle.remove()
         for obj, method in self._patched:
-            delattr(obj, method)  # drop the instance attribute: the class method shows through again
+            delattr(
+                obj, method
+            )  # drop the instance attribute: the class method shows through again
         self._handles.clear()
         self._patched.clear()
 
@@ -264,7 +278,9 @@ def check_train_steps(spy: TrainingSpy, expected_steps: int) -> None:
     """Assert one clean update per batch: zero_grad before backward before step, in train mode."""
     names = spy.names()
     steps = names.count("step")
-    assert steps == expected_steps, f"expected {expected_steps} optimizer.step() calls (one per batch), got {steps}"
+    assert steps == expected_steps, (
+        f"expected {expected_steps} optimizer.step() calls (one per batch), got {steps}"
+    )
     forwards = [e for e in spy.events if e[0] == "forward"]
     assert forwards, "the model was never called"
     assert all(training for _, training, _ in forwards), (
