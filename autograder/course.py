@@ -22,7 +22,17 @@ from traitlets.config import Config
 from autograder.chapters import Chapter
 from autograder.preprocessors import SafeExecute, StderrNotCounted
 
-__all__ = ["COURSE_ID", "NbgraderError", "make_api", "build_course", "copy_course", "scores"]
+__all__ = [
+    "COURSE_ID",
+    "NbgraderError",
+    "make_api",
+    "build_course",
+    "release_path",
+    "copy_course",
+    "autograde",
+    "feedback",
+    "scores",
+]
 
 COURSE_ID = "torch-course"
 
@@ -115,24 +125,16 @@ def feedback(api: NbGraderAPI, chapter: str, student: str) -> Path:
     return root / "feedback" / student / chapter / f"{chapter}.html"
 
 
-def scores(root: Path, chapter: str, student: str) -> list[dict]:
-    """Return ``[{grade_id, score, max, auto}]`` for ``student``'s ``chapter`` from the gradebook.
+def scores(root: Path, chapter: str, student: str) -> dict[str, float | None]:
+    """Return grade_id -> score for ``student``'s ``chapter`` from the gradebook.
 
-    ``score`` is None for a written answer that still needs manual grading.
+    The score is None for a written answer that still needs manual grading.
     """
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", COURSE_ID) as gb:
         notebook = gb.find_submission_notebook(chapter, chapter, student)
-        rows = []
-        for grade in notebook.grades:
-            auto = grade.cell.cell_type == "code" and not grade.needs_manual_grade
-            rows.append(
-                {
-                    "grade_id": grade.name,
-                    "score": None
-                    if grade.score is None or grade.needs_manual_grade
-                    else float(grade.score),
-                    "max": float(grade.max_score),
-                    "auto": auto,
-                }
-            )
-    return rows
+        return {
+            grade.name: None
+            if grade.score is None or grade.needs_manual_grade
+            else float(grade.score)
+            for grade in notebook.grades
+        }

@@ -1,7 +1,7 @@
 """Grade each submission in its own process.
 
 A separate process per submission keeps one student's crash, hang or memory blow-up away from
-everybody else's grades. ``python -m autograder.job SPEC.json RESULT.json`` runs one job by hand.
+everybody else's grades.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -114,14 +113,3 @@ def run_jobs(
                 )
             del running[index]
     return [results[i] for i in range(len(specs))]
-
-
-def main(argv: list[str]) -> int:
-    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
-    result = steps.run(_job_from_spec(spec))
-    steps.write_atomic(Path(argv[1]), json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

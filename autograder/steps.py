@@ -191,10 +191,7 @@ def autograde(job: Job) -> None:
         course.autograde(api, job.chapter, job.student)
     except course.NbgraderError as exc:
         raise StepFailed(f"the autograder could not run this notebook: {exc}") from None
-    job.scores = {
-        row["grade_id"]: row["score"]
-        for row in course.scores(job.work / "course", job.chapter, job.student)
-    }
+    job.scores = course.scores(job.work / "course", job.chapter, job.student)
 
 
 def note_execution(job: Job) -> None:
