@@ -19,6 +19,7 @@ __all__ = [
     "grade_cells",
     "chapter_number",
     "read_notebook",
+    "cell_grade_id",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,11 @@ class GradeCell:
     points: float
     auto: bool  # True for code test cells, False for written answers
     source: str
+
+
+def cell_grade_id(cell: NotebookNode) -> str | None:
+    """Return the cell's nbgrader grade_id, or None for a plain cell."""
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def read_notebook(path: Path) -> NotebookNode:
@@ -150,8 +156,7 @@ def chapter_number(nb: NotebookNode) -> str | None:
     """Return the chapter number ``NN`` that most nbgrader grade_ids in ``nb`` name, if any."""
     counts: dict[str, int] = {}
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-        match = GRADE_ID_RE.match(grade_id)
+        match = GRADE_ID_RE.match(cell_grade_id(cell) or "")
         if match:
             counts[match[1]] = counts.get(match[1], 0) + 1
     return max(counts, key=counts.__getitem__) if counts else None

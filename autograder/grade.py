@@ -109,30 +109,30 @@ def grade_class(
     with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
         template = Path(tmp) / "template"
         course.build_course(template, chapters)
-        specs = []
+        jobs = []
         for student_dir in students:
             if not SAFE_NAME.match(student_dir.name):
                 continue
             located = locate(student_dir, chapters)
             for chapter in chapters:
-                path = located.notebooks.get(chapter.name)
-                specs.append(
-                    {
-                        "student": student_dir.name,
-                        "chapter": chapter.name,
-                        "submission": str(path) if path else None,
-                        "template": str(template),
-                        "work": str(Path(tmp) / "jobs" / student_dir.name / chapter.name),
-                        "feedback_path": str(
-                            out_dir / "feedback" / student_dir.name / f"{chapter.name}.html"
-                        ),
-                        "timeout": options.timeout,
-                        "restore_missing": options.restore_missing,
-                        "notes": located.notes.get(chapter.name, []),
-                    }
+                jobs.append(
+                    steps.Job(
+                        student=student_dir.name,
+                        chapter=chapter.name,
+                        submission=located.notebooks.get(chapter.name),
+                        template=template,
+                        work=Path(tmp) / "jobs" / student_dir.name / chapter.name,
+                        feedback_path=out_dir
+                        / "feedback"
+                        / student_dir.name
+                        / f"{chapter.name}.html",
+                        timeout=options.timeout,
+                        restore_missing=options.restore_missing,
+                        notes=list(located.notes.get(chapter.name, [])),
+                    )
                 )
         skipped = [p.name for p in students if not SAFE_NAME.match(p.name)]
-        results = run_jobs(specs, options)
+        results = run_jobs(jobs, options)
     write_grades(out_dir / "grades.csv", results)
     report = format_report(results, skipped)
     steps.write_atomic(out_dir / "report.txt", report)
@@ -141,9 +141,9 @@ def grade_class(
     return results
 
 
-def run_jobs(specs: list[dict], options: Options) -> list[dict]:
-    """Run grading jobs, ``options.workers`` at a time, each in its own process; keep spec order."""
-    return job.run_jobs(specs, options.kernel_env(), options.workers, options.wall_limit())
+def run_jobs(jobs: list[steps.Job], options: Options) -> list[dict]:
+    """Run grading jobs, ``options.workers`` at a time, each in its own process; keep their order."""
+    return job.run_jobs(jobs, options.kernel_env(), options.workers, options.wall_limit())
 
 
 def write_grades(path: Path, results: list[dict]) -> None:

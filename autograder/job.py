@@ -10,30 +10,14 @@ import json
 import multiprocessing
 import os
 import time
-from pathlib import Path
 
 from autograder import steps
 
 __all__ = ["run_jobs"]
 
 
-def _job_from_spec(spec: dict) -> steps.Job:
-    return steps.Job(
-        student=spec["student"],
-        chapter=spec["chapter"],
-        submission=Path(spec["submission"]) if spec.get("submission") else None,
-        template=Path(spec["template"]),
-        work=Path(spec["work"]),
-        feedback_path=Path(spec["feedback_path"]),
-        timeout=int(spec.get("timeout", 60)),
-        restore_missing=bool(spec.get("restore_missing", True)),
-        notes=list(spec.get("notes", [])),
-    )
-
-
-def _failed(spec: dict, reason: str) -> dict:
+def _failed(job: steps.Job, reason: str) -> dict:
     """A result for a job whose process died or overran: every graded cell scores zero."""
-    job = _job_from_spec(spec)
     try:
         steps.load_expected(job)
     except Exception as exc:  # the template itself is broken: say so, keep the row
@@ -44,72 +28,71 @@ def _failed(spec: dict, reason: str) -> dict:
     return job.result()
 
 
-def _child(spec: dict, env: dict[str, str]) -> None:
+def _child(job: steps.Job, env: dict[str, str]) -> None:
     """Body of a forked grading process: grade, write the result file, exit without cleanup."""
     code = 1
     try:
-        log = os.open(Path(spec["work"]) / "job.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        log = os.open(job.work / "job.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(
             log, 1
         )  # nbgrader, SQLAlchemy and the kernel talk on stdout/stderr: keep it per job
         os.dup2(log, 2)
         os.environ.update(env)
-        result = steps.run(_job_from_spec(spec))
-        steps.write_atomic(Path(spec["work"]) / "result.json", json.dumps(result))
+        result = steps.run(job)
+        steps.write_atomic(job.work / "result.json", json.dumps(result))
         code = 0
     finally:
         os._exit(code)  # skip the parent's atexit handlers and buffered output
 
 
 def run_jobs(
-    specs: list[dict], env: dict[str, str], workers: int = 1, wall_limit: float = 1800
+    jobs: list[steps.Job], env: dict[str, str], workers: int = 1, wall_limit: float = 1800
 ) -> list[dict]:
-    """Grade each spec in its own forked process, ``workers`` at a time; results in spec order.
+    """Grade each job in its own forked process, ``workers`` at a time; results in job order.
 
     Forking shares the parent's already-imported nbgrader and torch-free modules, so a job starts
     in milliseconds; a job that crashes or overruns ``wall_limit`` seconds is killed and scored zero.
     """
     ctx = multiprocessing.get_context("fork")
     results: dict[int, dict] = {}
-    pending = list(enumerate(specs))
+    pending = list(enumerate(jobs))
     running: dict[int, tuple[multiprocessing.Process, float]] = {}
-    for _, spec in pending:
-        work = Path(spec["work"])
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "result.json").unlink(missing_ok=True)
+    for job in jobs:
+        job.work.mkdir(parents=True, exist_ok=True)
+        (job.work / "result.json").unlink(missing_ok=True)
     while pending or running:
         while pending and len(running) < max(1, workers):
-            index, spec = pending.pop(0)
-            proc = ctx.Process(target=_child, args=(spec, env), daemon=False)
+            index, job = pending.pop(0)
+            proc = ctx.Process(target=_child, args=(job, env), daemon=False)
             proc.start()
             running[index] = (proc, time.monotonic())
         time.sleep(0.05)
         for index, (proc, started) in list(running.items()):
-            spec = specs[index]
+            job = jobs[index]
             if proc.is_alive():
                 if time.monotonic() - started > wall_limit:
                     proc.kill()
                     proc.join()
                     results[index] = _failed(
-                        spec,
+                        job,
                         f"grading took longer than {wall_limit:.0f} s in total and was stopped",
                     )
                     del running[index]
                 continue
             proc.join()
-            result_path = Path(spec["work"]) / "result.json"
+            result_path = job.work / "result.json"
             if proc.exitcode == 0 and result_path.exists():
                 results[index] = json.loads(result_path.read_text(encoding="utf-8"))
             else:
-                log = Path(spec["work"]) / "job.log"
+                log = job.work / "job.log"
                 tail = (
                     log.read_text(errors="replace").strip().splitlines()[-1:]
                     if log.exists()
                     else []
                 )
                 results[index] = _failed(
-                    spec,
+                    job,
                     f"the grading process died (exit code {proc.exitcode}) {' '.join(tail)}".strip(),
                 )
             del running[index]
-    return [results[i] for i in range(len(specs))]
+    return [results[i] for i in range(len(jobs))]

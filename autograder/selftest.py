@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import course, grade, release
-from autograder.chapters import Chapter, Mutant, grade_cells, read_notebook
+from autograder import course, grade, release, steps
+from autograder.chapters import Chapter, Mutant, cell_grade_id, grade_cells, read_notebook
 
 __all__ = ["selftest_chapter", "mutate", "mutants_together", "mutant_cell_id", "passed"]
 
@@ -31,10 +31,6 @@ def mutant_cell_id(mutant: Mutant) -> str:
     return f"{mutant.exercise}__mutant{mutant.number:02d}"
 
 
-def _grade_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def mutants_together(solution: NotebookNode, mutants: list[Mutant]) -> NotebookNode:
     """Return ``solution`` with every mutant and a graded copy of its test after the exercise's test.
 
@@ -42,11 +38,11 @@ def mutants_together(solution: NotebookNode, mutants: list[Mutant]) -> NotebookN
     cells see the right definitions.
     """
     nb = nbformat.from_dict(solution)
-    sources = {_grade_id(c): c.source for c in nb.cells if _grade_id(c)}
+    sources = {cell_grade_id(c): c.source for c in nb.cells if cell_grade_id(c)}
     cells = []
     for cell in nb.cells:
         cells.append(cell)
-        grade_id = _grade_id(cell)
+        grade_id = cell_grade_id(cell)
         own = [m for m in mutants if m.exercise == grade_id]
         if not own or cell.cell_type != "code" or not cell.metadata["nbgrader"].get("grade"):
             continue
@@ -74,7 +70,7 @@ def mutate(solution: NotebookNode, mutant: Mutant) -> NotebookNode:
     Cells after the exercise's test cell cannot change its score, so they are not run.
     """
     nb = nbformat.from_dict(solution)
-    ids = [c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    ids = [cell_grade_id(c) for c in nb.cells]
     target = f"{mutant.exercise}_solution"
     if target not in ids:
         raise ValueError(f"mutant {mutant.name}: no solution cell {target!r} in the notebook")
@@ -85,7 +81,7 @@ def mutate(solution: NotebookNode, mutant: Mutant) -> NotebookNode:
     return nb
 
 
-def _spec(
+def _job(
     chapter: Chapter,
     who: str,
     submission: Path,
@@ -93,18 +89,17 @@ def _spec(
     work: Path,
     options: grade.Options,
     restore: bool,
-) -> dict:
-    return {
-        "student": who,
-        "chapter": chapter.name,
-        "submission": str(submission),
-        "template": str(template),
-        "work": str(work / "jobs" / who),
-        "feedback_path": str(work / "feedback" / who / f"{chapter.name}.html"),
-        "timeout": options.timeout,
-        "restore_missing": restore,
-        "notes": [],
-    }
+) -> steps.Job:
+    return steps.Job(
+        student=who,
+        chapter=chapter.name,
+        submission=submission,
+        template=template,
+        work=work / "jobs" / who,
+        feedback_path=work / "feedback" / who / f"{chapter.name}.html",
+        timeout=options.timeout,
+        restore_missing=restore,
+    )
 
 
 def _auto_score(result: dict) -> float:
@@ -143,9 +138,9 @@ def selftest_chapter(
         template = work / "template"
         course.build_course(template, [chapter])
         released = course.release_path(template, chapter.name)
-        specs = [
-            _spec(chapter, "solution", chapter.solution, template, work, options, True),
-            _spec(chapter, "release", released, template, work, options, True),
+        jobs = [
+            _job(chapter, "solution", chapter.solution, template, work, options, True),
+            _job(chapter, "release", released, template, work, options, True),
         ]
         if mutants and not isolated:
             together = work / "together" / f"{chapter.name}.ipynb"
@@ -155,10 +150,8 @@ def selftest_chapter(
             course.build_course(
                 together_template, [Chapter(chapter.name, together, chapter.mutants_file)]
             )
-            specs.append(
-                _spec(chapter, "mutants", together, together_template, work, options, False)
-            )
-        results = grade.run_jobs(specs, options)
+            jobs.append(_job(chapter, "mutants", together, together_template, work, options, False))
+        results = grade.run_jobs(jobs, options)
 
         outcome: dict[str, dict] = {}  # mutant name -> its copy's result row, or None to re-run
         if mutants and not isolated:
@@ -172,15 +165,15 @@ def selftest_chapter(
                 ):
                     outcome[mutant.name] = rows[cell_id]
         rerun = [m for m in mutants if m.name not in outcome]
-        rerun_specs = []
+        rerun_jobs = []
         for mutant in rerun:
             path = work / "mutants" / f"mutant{mutant.number:02d}.ipynb"
             path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(mutate(solution, mutant), str(path))
-            rerun_specs.append(
-                _spec(chapter, f"mutant{mutant.number:02d}", path, template, work, options, False)
+            rerun_jobs.append(
+                _job(chapter, f"mutant{mutant.number:02d}", path, template, work, options, False)
             )
-        for mutant, result in zip(rerun, grade.run_jobs(rerun_specs, options), strict=True):
+        for mutant, result in zip(rerun, grade.run_jobs(rerun_jobs, options), strict=True):
             cell = next((c for c in result["cells"] if c["grade_id"] == mutant.exercise), None)
             if result["status"] == "graded" and cell is not None:
                 outcome[mutant.name] = cell

@@ -18,7 +18,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import course
-from autograder.chapters import GradeCell, chapter_number, grade_cells, read_notebook
+from autograder.chapters import GradeCell, cell_grade_id, chapter_number, grade_cells, read_notebook
 from autograder.preprocessors import DEAD_KERNEL, MARK, NOT_RUN, OUTPUT_CAPPED, STDERR_MOVED
 
 __all__ = ["Job", "StepFailed", "GRADE_STEPS", "run", "write_atomic"]
@@ -75,15 +75,11 @@ class Job:
         }
 
 
-def _grade_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def load_expected(job: Job) -> None:
     """Read the chapter's graded cells from the instructor's source (the reference for scores)."""
     source = read_notebook(job.template / "source" / job.chapter / f"{job.chapter}.ipynb")
     job.expected = grade_cells(source)
-    job.known_ids = {_grade_id(cell) for cell in source.cells} - {None}
+    job.known_ids = {cell_grade_id(cell) for cell in source.cells} - {None}
 
 
 def read_submission(job: Job) -> None:
@@ -114,30 +110,26 @@ def inspect_cells(job: Job) -> None:
     seen: dict[str, int] = {}
     submitted: dict[str, str] = {}
     for cell in job.nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         if grade_id:
             seen[grade_id] = seen.get(grade_id, 0) + 1
-            submitted.setdefault(grade_id, cell.source)
+            submitted.setdefault(grade_id, cell.source.strip())
     for cell in job.expected:
         if not cell.auto:
             continue
+        visible, hidden, _ = cell.source.partition("### BEGIN HIDDEN TESTS")
+        visible = visible.strip()
         if cell.grade_id not in submitted:
             job.notes.append(
                 f"{cell.grade_id}: test cell was deleted; restored from the source and graded"
             )
-        elif (
-            "BEGIN HIDDEN TESTS" not in cell.source
-            and submitted[cell.grade_id].strip() != cell.source.strip()
+        elif not (
+            submitted[cell.grade_id] == visible
+            or (hidden and submitted[cell.grade_id].startswith(visible))
         ):
             job.notes.append(
                 f"{cell.grade_id}: test cell was edited; the original was restored and graded"
             )
-        elif "BEGIN HIDDEN TESTS" in cell.source:
-            visible = cell.source.split("### BEGIN HIDDEN TESTS")[0].strip()
-            if not submitted[cell.grade_id].strip().startswith(visible):
-                job.notes.append(
-                    f"{cell.grade_id}: test cell was edited; the original was restored and graded"
-                )
     for grade_id, count in seen.items():
         if count > 1:
             job.notes.append(f"{grade_id}: cell appears {count} times; the last copy was graded")
@@ -149,13 +141,9 @@ def deduplicate(job: Job) -> None:
     nbgrader's own DeduplicateIds leaves an empty ``nbgrader`` dict behind, which its OverwriteCells
     then trips over; removing the key makes the earlier copies plain cells.
     """
-    last: dict[str, int] = {}
+    last = {cell_grade_id(cell): index for index, cell in enumerate(job.nb.cells)}
     for index, cell in enumerate(job.nb.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id:
-            last[grade_id] = index
-    for index, cell in enumerate(job.nb.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         if grade_id and last[grade_id] != index:
             del cell.metadata["nbgrader"]
 
@@ -167,7 +155,7 @@ def drop_unknown_ids(job: Job) -> None:
     grade_id but keeps the rest of their metadata, and then fails on them; plain cells still run.
     """
     for cell in job.nb.cells:
-        grade_id = _grade_id(cell)
+        grade_id = cell_grade_id(cell)
         if grade_id and grade_id not in job.known_ids:
             del cell.metadata["nbgrader"]
             job.notes.append(f"{grade_id}: not a cell of this assignment; run as an ordinary cell")
@@ -203,7 +191,8 @@ def note_execution(job: Job) -> None:
     for index, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
             continue
-        where = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
+        grade_id = cell_grade_id(cell)
+        where = grade_id or f"cell {index}"
         marks = cell.get("metadata", {}).get(MARK, {})
         if marks.get(DEAD_KERNEL):
             job.notes.append(
@@ -211,7 +200,6 @@ def note_execution(job: Job) -> None:
             )
         if marks.get(NOT_RUN):
             not_run += 1
-            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             if grade_id:
                 job.not_run.append(grade_id)
         if marks.get(OUTPUT_CAPPED):

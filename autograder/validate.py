@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from autograder.chapters import grade_cells, read_notebook
+from autograder.chapters import cell_grade_id, grade_cells, read_notebook
 from autograder.preprocessors import SafeExecute
 
 __all__ = ["validate"]
@@ -39,19 +39,19 @@ def validate(path: Path, timeout: int = 120, fast: bool = True) -> tuple[bool, s
     for index, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
             continue
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        cell_id = cell_grade_id(cell)
         error = _first_error(cell)
-        if grade_id in auto:
-            points = f"{auto[grade_id].points:g} pt"
+        if cell_id in auto:
+            points = f"{auto[cell_id].points:g} pt"
             if error is None:
                 passed += 1
-                lines.append(f"  PASS  {grade_id} ({points})")
+                lines.append(f"  PASS  {cell_id} ({points})")
             elif error[0] == "NotImplementedError":
                 failures += 1
-                lines.append(f"  TODO  {grade_id} ({points}): not implemented yet")
+                lines.append(f"  TODO  {cell_id} ({points}): not implemented yet")
             else:
                 failures += 1
-                lines.append(f"  FAIL  {grade_id} ({points}): {error[0]}: {error[1][:300]}")
+                lines.append(f"  FAIL  {cell_id} ({points}): {error[0]}: {error[1][:300]}")
         elif error is not None and error[0] != "NotImplementedError":
             failures += 1
             lines.append(f"  ERROR cell {index}: {error[0]}: {error[1][:300]}")

@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from autograder import chapters, course, grade
+from autograder import chapters, course, grade, steps
 
 NOTEBOOK_BUDGET_S = 60
 COURSE_BUDGET_S = 360
@@ -47,18 +47,18 @@ def grade_one(chapter: chapters.Chapter, template: Path, work: Path) -> float:
     student = work / "class" / "reader"
     student.mkdir(parents=True)
     shutil.copyfile(chapter.solution, student / chapter.solution.name)
-    spec = {
-        "student": "reader",
-        "chapter": chapter.name,
-        "submission": str(student / chapter.solution.name),
-        "template": str(template),
-        "work": str(work / "job"),
-        "feedback_path": str(work / "feedback.html"),
-        "timeout": 600,
-    }
+    job = steps.Job(
+        student="reader",
+        chapter=chapter.name,
+        submission=student / chapter.solution.name,
+        template=template,
+        work=work / "job",
+        feedback_path=work / "feedback.html",
+        timeout=600,
+    )
     options = grade.Options(workers=1)
     start = time.perf_counter()
-    result = grade.run_jobs([spec], options)[0]
+    result = grade.run_jobs([job], options)[0]
     elapsed = time.perf_counter() - start
     if result["status"] != "graded":
         raise SystemExit(f"{chapter.name}: grading failed: {result['notes'][:2]}")
