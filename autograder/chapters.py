@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader.utils import is_grade, is_locked, is_solution
 
 __all__ = [
     "REPO_ROOT",
@@ -20,6 +21,11 @@ __all__ = [
     "chapter_number",
     "read_notebook",
     "cell_grade_id",
+    "is_grade",
+    "is_solution",
+    "is_locked",
+    "is_test_cell",
+    "is_answer_cell",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,9 +74,23 @@ class GradeCell:
     source: str
 
 
+# nbgrader metadata is read in one way everywhere: nbgrader's own ``is_grade``, ``is_solution`` and
+# ``is_locked`` (re-exported here), ``cell_grade_id``, and the two kinds of cell the course uses.
+
+
 def cell_grade_id(cell: NotebookNode) -> str | None:
     """Return the cell's nbgrader grade_id, or None for a plain cell."""
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    """An autograded test cell: code, graded, not a solution (its points come from running it)."""
+    return cell.cell_type == "code" and bool(is_grade(cell)) and not is_solution(cell)
+
+
+def is_answer_cell(cell: NotebookNode) -> bool:
+    """A cell the student writes in: an exercise's solution cell or a written answer."""
+    return bool(is_solution(cell))
 
 
 def read_notebook(path: Path) -> NotebookNode:
@@ -143,12 +163,10 @@ def grade_cells(nb: NotebookNode) -> list[GradeCell]:
     """Return the graded cells of a notebook in order (first occurrence of each grade_id)."""
     cells: dict[str, GradeCell] = {}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and meta.get("grade_id") and meta["grade_id"] not in cells:
-            auto = cell.cell_type == "code" and not meta.get("solution", False)
-            cells[meta["grade_id"]] = GradeCell(
-                meta["grade_id"], float(meta.get("points", 0)), auto, cell.source
-            )
+        grade_id = cell_grade_id(cell)
+        if is_grade(cell) and grade_id and grade_id not in cells:
+            points = float(cell.metadata["nbgrader"].get("points", 0))
+            cells[grade_id] = GradeCell(grade_id, points, is_test_cell(cell), cell.source)
     return list(cells.values())
 
 

@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--isolated", action="store_true", help="grade each mutant in its own notebook run (slow)"
     )
+    p.add_argument(
+        "--executed",
+        type=Path,
+        default=None,
+        help="keep each chapter's executed solution notebook in this folder",
+    )
 
     p = sub.add_parser("strip", help="clear outputs and editor metadata, keep nbgrader metadata")
     p.add_argument("notebooks", nargs="+", type=Path)
@@ -75,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 def _release(args: argparse.Namespace) -> int:
     chapters = chapters_mod.find_chapters(args.solutions, args.chapters)
     if args.check:
-        problems = release.check(chapters, args.notebooks)
+        problems = release.check(chapters, args.notebooks, strays=not args.chapters)
         for problem in problems:
             print(problem)
         print("release check: " + ("FAILED" if problems else f"OK ({len(chapters)} chapters)"))
@@ -115,17 +121,19 @@ def _selftest(args: argparse.Namespace) -> int:
     options = grade.Options(timeout=args.timeout, workers=args.workers)
     report, ok = {"chapters": {}}, True
     for chapter in chapters_mod.find_chapters(args.solutions, args.chapters):
-        figures = selftest.selftest_chapter(chapter, options, isolated=args.isolated)
-        report["chapters"][chapter.name] = figures
-        verdict = "OK" if selftest.passed(figures) else "FAILED"
+        result = selftest.selftest_chapter(
+            chapter, options, isolated=args.isolated, executed_dir=args.executed
+        )
+        report["chapters"][chapter.name] = result.figures()
+        verdict = "OK" if result.passed() else "FAILED"
         ok &= verdict == "OK"
         print(
-            f"{chapter.name}: {verdict}  solution {figures['solution_score']:g}/{figures['max_score']:g}, "
-            f"release {figures['release_score']:g}, {figures['exercises']} exercises, "
-            f"mutants killed {figures['mutants_killed']}/{figures['mutants']}, "
-            f"leaks {len(figures['leaks'])}, {figures['seconds']:.0f} s"
+            f"{chapter.name}: {verdict}  solution {result.solution_score:g}/{result.max_score:g}, "
+            f"release {result.release_score:g}, {result.exercises} exercises, "
+            f"mutants killed {result.mutants_killed}/{len(result.mutants)}, "
+            f"leaks {len(result.leaks)}, {result.seconds:.0f} s"
         )
-        for problem in figures["problems"] + [f"leak: {line}" for line in figures["leaks"]]:
+        for problem in result.problems + [f"leak: {line}" for line in result.leaks]:
             print(f"    - {problem}")
         if args.json:
             args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -7,6 +7,7 @@ from typing import Any
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.utils import is_grade
 
 __all__ = ["SafeExecute", "StderrNotCounted", "MARK", "DEAD_KERNEL", "NOT_RUN", "OUTPUT_CAPPED"]
 
@@ -86,8 +87,7 @@ class StderrNotCounted(NbGraderPreprocessor):
     """
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade"):
+        if cell.cell_type == "code" and is_grade(cell):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "stream" and output.get("name") == "stderr":
                     output["name"] = "stdout"

@@ -11,7 +11,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import course
-from autograder.chapters import Chapter, read_notebook
+from autograder.chapters import Chapter, is_solution, read_notebook
 
 __all__ = ["generate", "release", "check", "find_leaks", "secret_lines"]
 
@@ -46,11 +46,10 @@ def _blocks(solution: NotebookNode) -> tuple[list[str], list[str]]:
     """Split the source notebook's text into secret blocks and the public rest."""
     secret, public = [], []
     for cell in solution.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
         text = cell.source
         hidden = HIDDEN_RE.findall(text)
         text = HIDDEN_RE.sub("", text)
-        if meta.get("solution"):
+        if is_solution(cell):
             answers = SOLUTION_RE.findall(text)
             if answers:
                 text = SOLUTION_RE.sub("", text)
@@ -85,8 +84,12 @@ def find_leaks(solution: NotebookNode, released: NotebookNode) -> list[str]:
     return sorted(line for line in secret_lines(solution) if line in text)
 
 
-def check(chapters: list[Chapter], notebooks_dir: Path) -> list[str]:
-    """Return every problem: a student notebook missing, out of date, stray or leaking answers."""
+def check(chapters: list[Chapter], notebooks_dir: Path, strays: bool = True) -> list[str]:
+    """Return every problem: a student notebook missing, out of date, stray or leaking answers.
+
+    ``strays``: also report notebooks that no chapter generates (when checking the whole course,
+    not when checking a few chapters by name).
+    """
     problems = []
     with tempfile.TemporaryDirectory(prefix="release-check-") as tmp:
         fresh = generate(chapters, Path(tmp))
@@ -107,7 +110,7 @@ def check(chapters: list[Chapter], notebooks_dir: Path) -> list[str]:
             )
         for line in find_leaks(read_notebook(chapter.solution), committed):
             problems.append(f"{path}: leaks solution or hidden-test text: {line[:80]!r}")
-    for path in sorted(notebooks_dir.glob("*.ipynb")):
-        if path.stem not in names and len(chapters) > 1:
+    for path in sorted(notebooks_dir.glob("*.ipynb")) if strays else []:
+        if path.stem not in names:
             problems.append(f"{path}: no solutions/{path.name} generates it")
     return problems

@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from autograder.chapters import cell_grade_id
+
 CHAPTER = "98_fixture"
 
 
@@ -86,7 +88,7 @@ def write_chapter(solutions: Path) -> Path:
 
 
 def _cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(c for c in nb.cells if cell_grade_id(c) == grade_id)
 
 
 def write_class(class_dir: Path, release: Path, solution: Path) -> dict[str, str]:
@@ -120,7 +122,7 @@ def write_class(class_dir: Path, release: Path, solution: Path) -> dict[str, str
     save("fay", "renamed notebook", solved(), name="my homework (1).ipynb")
 
     nb = solved()
-    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "ch98_add"]
+    nb.cells = [c for c in nb.cells if cell_grade_id(c) != "ch98_add"]
     save("gus", "deleted test cell", nb)
 
     nb = solved()

@@ -7,6 +7,7 @@ import shutil
 import nbformat
 
 from autograder import chapters, release
+from autograder.chapters import cell_grade_id, is_locked
 
 
 def test_release_hides_solutions_and_hidden_tests(fixture_chapter, fixture_release):
@@ -48,6 +49,16 @@ def test_check_passes_on_a_fresh_release_and_fails_when_stale_or_leaking(
     assert any("missing" in p for p in release.check([fixture_chapter], notebooks))
 
 
+def test_check_of_named_chapters_ignores_the_others(fixture_chapter, fixture_release, tmp_path):
+    """Does a check of some chapters leave other chapters' notebooks alone, unlike a full check?"""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(fixture_release, notebooks)
+    shutil.copy(fixture_release, notebooks / "97_other.ipynb")
+    assert release.check([fixture_chapter], notebooks, strays=False) == []
+    assert any("97_other" in p for p in release.check([fixture_chapter], notebooks))
+
+
 def test_secret_lines_skip_short_common_lines(fixture_chapter):
     """Are only distinctive lines (20+ characters) treated as secrets?"""
     secrets = release.secret_lines(nbformat.read(str(fixture_chapter.solution), as_version=4))
@@ -64,7 +75,5 @@ def test_release_metadata_keeps_nbgrader_cells(fixture_release):
         ("ch98_hypot", 2.0, True),
         ("ch98_q_hidden", 1.0, False),
     ]
-    locked = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ch98_add"][
-        0
-    ]
-    assert locked.metadata["nbgrader"]["locked"] is True
+    locked = [c for c in nb.cells if cell_grade_id(c) == "ch98_add"][0]
+    assert is_locked(locked)
