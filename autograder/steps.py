@@ -43,6 +43,7 @@ class Job:
     feedback_path: Path  # where the HTML feedback must end up
     timeout: int = 60
     restore_missing: bool = True
+    keep_executed: Path | None = None  # where to copy the executed notebook (self-test, website)
     notes: list[str] = field(default_factory=list)
     expected: list[GradeCell] = field(default_factory=list)
     known_ids: set[str] = field(default_factory=set)  # every nbgrader grade_id in the source
@@ -182,10 +183,14 @@ def autograde(job: Job) -> None:
     job.scores = course.scores(job.work / "course", job.chapter, job.student)
 
 
+def _graded_path(job: Job) -> Path:
+    """Where nbgrader writes the executed (autograded) copy of the submission."""
+    return job.work / "course" / "autograded" / job.student / job.chapter / f"{job.chapter}.ipynb"
+
+
 def note_execution(job: Job) -> None:
     """Add a report line for each timeout, dead kernel, capped output and ignored stderr."""
-    graded = job.work / "course" / "autograded" / job.student / job.chapter / f"{job.chapter}.ipynb"
-    nb = nbformat.read(str(graded), as_version=4)
+    nb = nbformat.read(str(_graded_path(job)), as_version=4)
     not_run = 0
     failed: list[str] = []
     for index, cell in enumerate(nb.cells, start=1):
@@ -302,5 +307,9 @@ def run(job: Job, steps: list[Callable[[Job], None]] = GRADE_STEPS) -> dict:
         job.notes.insert(0, f"internal autograder error: {type(exc).__name__}: {exc}")
     finally:
         write_feedback(job)
+        graded = _graded_path(job)
+        if job.keep_executed is not None and graded.exists():
+            job.keep_executed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(graded, job.keep_executed)
         shutil.rmtree(job.work / "course", ignore_errors=True)
     return job.result()

@@ -1,13 +1,12 @@
 """Every chapter in solutions/: the self-test holds, it runs in fast mode, and notebooks/ is in sync.
 
-One ``python -m autograder selftest --json`` run grades each chapter's solution (which executes the
-whole notebook top to bottom in fast mode), its release and its mutants; the tests read its figures.
+One ``python -m autograder selftest --json`` run (the session fixture ``course_selftest``) grades
+each chapter's solution (which executes the whole notebook top to bottom in fast mode), its release
+and its mutants; the tests read its figures.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,31 +14,32 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.chapters import is_grade
+
 REPO = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted(p.stem for p in (REPO / "solutions").glob("[0-9][0-9]_*.ipynb"))
-# Minimum autograded exercises per chapter, from the issues (other chapters: DESIGN's 8).
-MIN_EXERCISES = {"00_setup": 2, "01_tensors": 10, "02_autograd": 10, "03_mlp": 10, "04_cnn": 12}
-MIN_WRITTEN = {"00_setup": 1, "01_tensors": 2, "02_autograd": 3, "03_mlp": 3, "04_cnn": 3}
-FAST_BUDGET_S = 60
+# Minimum autograded exercises and written questions per chapter, from the issues.
+MIN_EXERCISES = {
+    "00_setup": 2,
+    "01_tensors": 10,
+    "02_autograd": 10,
+    "03_mlp": 10,
+    "04_cnn": 12,
+    "05_rnn": 12,
+    "06_transfer": 10,
+    "07_autoencoders": 10,
+    "08_gan": 10,
+}
+MIN_WRITTEN = {"00_setup": 1, "01_tensors": 2}  # others: 3
+# Chapters whose untouched student version still has lesson cells that fail (issue 13).
+LESSON_ERRORS_PENDING = {"03_mlp", "04_cnn"}
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def selftest(tmp_path_factory) -> dict:
-    out = tmp_path_factory.mktemp("selftest") / "selftest.json"
-    env = {**os.environ, "COURSE_OFFLINE": "1", "COURSE_FAST": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "selftest", "--json", str(out), *CHAPTERS],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        timeout=1500,
-    )
-    print(proc.stdout[-5000:], proc.stderr[-2000:])
-    assert out.exists(), proc.stdout + proc.stderr
-    return {"rc": proc.returncode, "stdout": proc.stdout, **json.loads(out.read_text())}
+def selftest(course_selftest) -> dict:
+    return course_selftest
 
 
 def test_there_are_chapters():
@@ -64,7 +64,24 @@ def test_chapter_has_enough_exercises(selftest, chapter):
     """Does the chapter have the autograded exercises and written questions it promises?"""
     figures = selftest["chapters"][chapter]
     assert figures["exercises"] >= MIN_EXERCISES.get(chapter, 8)
-    assert figures["written"] >= MIN_WRITTEN.get(chapter, 2)
+    assert figures["written"] >= MIN_WRITTEN.get(chapter, 3)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_untouched_release_fails_only_in_exercise_cells(selftest, chapter):
+    """Does every lesson cell of the untouched student notebook run while the exercises are stubs?"""
+    if chapter in LESSON_ERRORS_PENDING:
+        pytest.skip("lesson cells still wait for exercises here (issue 13)")
+    assert selftest["chapters"][chapter]["release_lesson_errors"] == []
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_mutants_are_killed_by_checks(selftest, chapter):
+    """Does every mutant lose points on a failed check, none stale or crashed?"""
+    details = selftest["chapters"][chapter]["mutant_details"]
+    assert details and all(m["verdict"] == "killed" for m in details), [
+        f"{m['name']}: {m['verdict']}: {m['detail']}" for m in details if m["verdict"] != "killed"
+    ]
 
 
 def test_selftest_command_exits_zero(selftest):
@@ -82,6 +99,19 @@ def test_release_check_passes(repo):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_release_check_of_two_chapters_checks_only_those(repo):
+    """Does `release --check 00 01` check those two chapters and leave the others alone?"""
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograder", "release", "--check", "00", "01"],
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "OK (2 chapters)" in proc.stdout and "no solutions/" not in proc.stdout
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -106,6 +136,6 @@ def test_no_hard_coded_cuda(chapter):
     """
     nb = nbformat.read(str(REPO / "solutions" / f"{chapter}.ipynb"), as_version=4)
     for cell in nb.cells:
-        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+        if cell.cell_type == "code" and not is_grade(cell):
             found = [pattern for pattern in HARD_CODED if pattern in cell.source]
             assert not found, f"{found} in: {cell.source[:200]}"
