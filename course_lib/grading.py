@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import os
 import warnings
@@ -24,6 +25,7 @@ __all__ = [
     "check_train_steps",
     "check_evaluation",
     "check_at_least",
+    "call",
 ]
 
 # (rtol, atol) for comparing a result with a reference computed in the same place. GPUs get more
@@ -321,3 +323,31 @@ def check_evaluation(spy: TrainingSpy) -> None:
 def check_at_least(value: float, threshold: float, *, name: str) -> None:
     """Assert an outcome (accuracy, modes covered...) reaches ``threshold``."""
     assert value >= threshold, f"{name} is {value:.4g}; it must reach at least {threshold:.4g}"
+
+
+# Errors that mean "not written yet" or "written against another version of the exercise": they
+# keep their own type, so the self-test can tell a stale mutant from one a check caught.
+_PASS_THROUGH = (NotImplementedError, NameError, AssertionError)
+
+
+def call(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+    """Call the student's ``fn(*args, **kwargs)``; an error raised inside it fails the check.
+
+    A shape mismatch or a wrong index inside the student's code becomes an ``AssertionError``
+    that names the function and the error, so it reads like any failed check. Three kinds of error
+    keep their type: ``NotImplementedError`` (not done yet), ``NameError`` (a name the code uses
+    does not exist) and a ``TypeError`` from a call that does not fit ``fn``'s signature.
+    """
+    label = name or f"{getattr(fn, '__name__', type(fn).__name__)}(...)"
+    try:
+        inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError:
+        return fn(*args, **kwargs)  # raises Python's own message about the signature
+    except ValueError:
+        pass  # no signature to check (some builtins)
+    try:
+        return fn(*args, **kwargs)
+    except _PASS_THROUGH:
+        raise
+    except Exception as exc:
+        raise AssertionError(f"{label} raised {type(exc).__name__}: {exc}") from None
