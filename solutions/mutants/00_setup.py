@@ -1,4 +1,16 @@
-"""Realistic wrong answers to the exercises of 00_setup; each replaces one solution cell."""
+"""Realistic wrong answers to the exercises of 00_setup; each replaces one solution cell.
+
+The self-test reads only the blocks headed ``# %% mutant``. The imports above them are the
+names the chapter's notebook defines before its exercises, so that editors and ruff see them.
+"""
+
+import collections
+import statistics
+import time
+
+import torch
+
+from course_lib import devices
 
 
 # %% mutant ch00_to_device: builds a named tuple from one iterable, like a plain tuple

@@ -1,4 +1,10 @@
-"""Realistic wrong answers to the exercises of 01_tensors; each replaces one solution cell."""
+"""Realistic wrong answers to the exercises of 01_tensors; each replaces one solution cell.
+
+The self-test reads only the blocks headed ``# %% mutant``. The imports above them are the
+names the chapter's notebook defines before its exercises, so that editors and ruff see them.
+"""
+
+import torch
 
 
 # %% mutant ch01_as_float32: torch.tensor always copies

@@ -1,3 +1,17 @@
+"""Realistic wrong answers to the exercises of 03_mlp; each replaces one solution cell.
+
+The self-test reads only the blocks headed ``# %% mutant``. The imports above them are the
+names the chapter's notebook defines before its exercises, so that editors and ruff see them.
+"""
+
+import math
+
+import torch
+from torch import nn, optim
+
+from course_lib import config, data, training
+
+
 # %% mutant ch03_init_params: scales by the fan-out instead of the fan-in
 def init_params(sizes, generator=None, device="cpu"):
     params = []

@@ -1,4 +1,16 @@
-"""Realistic wrong answers to the exercises of 04_cnn; each replaces one solution cell."""
+"""Realistic wrong answers to the exercises of 04_cnn; each replaces one solution cell.
+
+The self-test reads only the blocks headed ``# %% mutant``. The imports above them are the
+names the chapter's notebook defines before its exercises, so that editors and ruff see them.
+"""
+
+import itertools
+from collections import namedtuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision import transforms
 
 
 # %% mutant ch04_conv_output_size: ignores dilation
