@@ -193,11 +193,10 @@ def note_execution(job: Job) -> None:
     nb = nbformat.read(str(_graded_path(job)), as_version=4)
     not_run = 0
     failed: list[str] = []
-    for index, cell in enumerate(nb.cells, start=1):
-        if cell.cell_type != "code":
-            continue
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for number, cell in enumerate(code_cells, start=1):  # numbered as Jupyter's "Run All" does
         grade_id = cell_grade_id(cell)
-        where = grade_id or f"cell {index}"
+        where = grade_id or f"cell [{number}]"
         marks = cell.get("metadata", {}).get(MARK, {})
         if marks.get(DEAD_KERNEL):
             job.notes.append(

@@ -36,9 +36,8 @@ def validate(path: Path, timeout: int = 120, fast: bool = True) -> tuple[bool, s
 
     auto = {c.grade_id: c for c in grade_cells(nb) if c.auto}
     lines, failures, passed = [], 0, 0
-    for index, cell in enumerate(nb.cells, start=1):
-        if cell.cell_type != "code":
-            continue
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for number, cell in enumerate(code_cells, start=1):  # numbered as Jupyter's "Run All" does
         cell_id = cell_grade_id(cell)
         error = _first_error(cell)
         if cell_id in auto:
@@ -54,7 +53,7 @@ def validate(path: Path, timeout: int = 120, fast: bool = True) -> tuple[bool, s
                 lines.append(f"  FAIL  {cell_id} ({points}): {error[0]}: {error[1][:300]}")
         elif error is not None and error[0] != "NotImplementedError":
             failures += 1
-            lines.append(f"  ERROR cell {index}: {error[0]}: {error[1][:300]}")
+            lines.append(f"  ERROR cell [{number}]: {error[0]}: {error[1][:300]}")
     header = f"{path.name}: {passed} of {len(auto)} visible test cells pass"
     if failures == 0:
         footer = "All visible tests pass. Hidden tests are run when your work is graded."
