@@ -7,12 +7,11 @@ import importlib.metadata as metadata
 import importlib.util
 import os
 import re
-import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from course_lib import config, devices
+from course_lib import config, datasets, devices, net
 
 __all__ = ["Check", "tested_versions", "run_checks", "main"]
 
@@ -95,20 +94,12 @@ def _data_root() -> Check:
     return Check("OK", "data root", str(root))
 
 
-def _reachable(host: str, port: int = 443, timeout: float = 2.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def _network() -> Check:
     if config.OFFLINE:
         return Check(
-            "OK", "network", "offline by choice (COURSE_OFFLINE=1): data sets use offline stand-ins"
+            "OK", "network", "offline by choice (COURSE_OFFLINE=1): data comes from installed packages or stand-ins"
         )
-    if _reachable("ossci-datasets.s3.amazonaws.com"):
+    if net.reachable("ossci-datasets.s3.amazonaws.com"):
         return Check("OK", "network", "online: real data sets can be downloaded")
     return Check(
         "WARN", "network", "data hosts unreachable: loaders fall back to offline stand-ins"
@@ -119,7 +110,7 @@ def _visdom() -> Check:
     if importlib.util.find_spec("visdom") is None:
         return Check("WARN", "visdom", "not installed; live plots stay inline")
     port = int(os.environ.get("VISDOM_PORT", "8097"))
-    if _reachable("localhost", port, timeout=0.5):
+    if net.reachable("localhost", port, timeout=0.5):
         return Check("OK", "visdom", f"installed; a server answers on localhost:{port}")
     return Check(
         "WARN",
@@ -132,6 +123,15 @@ def _tensorboard() -> Check:
     if importlib.util.find_spec("tensorboard") is None:
         return Check("WARN", "tensorboard", "not installed: SummaryWriter logging is unavailable")
     return Check("OK", "tensorboard", "installed (view logs: tensorboard --logdir <dir>)")
+
+
+def _data_sets() -> list[Check]:
+    """One line per registered data set: what its loader would use here, without downloading."""
+    checks = []
+    for name in datasets.REGISTRY:
+        status, detail = datasets.status(name)
+        checks.append(Check(status, f"data {name}", detail))
+    return checks
 
 
 def _mode() -> Check:
@@ -162,7 +162,7 @@ def run_checks() -> list[Check]:
         _tensorboard,
         _mode,
     ]
-    return checks + [step() for step in steps]
+    return checks + [step() for step in steps] + _data_sets()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+
+from course_lib import net
 
 __all__ = ["Logger", "TensorBoardLogger", "VisdomLogger", "serve_visdom"]
 
@@ -101,9 +102,7 @@ class VisdomLogger(Logger):
         self.viz = None
         self._lines: set[str] = set()
         host = urlparse(server).hostname or server
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-        except OSError:
+        if not net.reachable(host, port, timeout=timeout):
             print(
                 f"warning: no visdom server at {server}:{port} (start one with `python -m visdom.server`); visdom logging is off"
             )
@@ -180,11 +179,9 @@ def serve_visdom(
         if proc.poll() is not None:
             err = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
             raise RuntimeError(f"visdom server exited with status {proc.returncode}: {err}")
-        try:
-            socket.create_connection(("localhost", port), timeout=0.5).close()
+        if net.reachable("localhost", port, timeout=0.5):
             return proc
-        except OSError:
-            time.sleep(0.2)
+        time.sleep(0.2)
     proc.terminate()
     raise RuntimeError(
         f"visdom server did not accept connections on port {port} within {wait:.0f} s"
