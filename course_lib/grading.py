@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import io
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
+from torch.overrides import TorchFunctionMode
 
 __all__ = [
     "rng",
@@ -26,6 +28,7 @@ __all__ = [
     "check_evaluation",
     "check_at_least",
     "call",
+    "check_device",
 ]
 
 # (rtol, atol) for comparing a result with a reference computed in the same place. GPUs get more
@@ -351,3 +354,102 @@ def call(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: 
         raise
     except Exception as exc:
         raise AssertionError(f"{label} raised {type(exc).__name__}: {exc}") from None
+
+
+# --- device bugs on a machine without a GPU ------------------------------------------------------
+
+# calls that may legitimately take tensors of two devices: moves, copies, and indexing (a GPU
+# tensor may be indexed with CPU indices)
+_MIXING_ALLOWED = {"to", "cpu", "cuda", "copy_", "type", "__getitem__", "__setitem__", "index_put_"}
+
+
+def _tensors(obj: Any) -> list[torch.Tensor]:
+    """Every tensor in a (nested) tuple/list/dict."""
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, Mapping):
+        return [t for v in obj.values() for t in _tensors(v)]
+    if isinstance(obj, list | tuple):
+        return [t for v in obj for t in _tensors(v)]
+    return []
+
+
+class _DeviceWatch(TorchFunctionMode):
+    """Record tensors created off ``device`` by factories, and calls that mix two devices."""
+
+    def __init__(self, device: str) -> None:
+        super().__init__()
+        self.device = device
+        self.created: list[str] = []  # factory names, e.g. "zeros"
+        self.mixed: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", str(func))
+        inputs = _tensors((args, kwargs))
+        if name not in _MIXING_ALLOWED:
+            devices_ = {t.device.type for t in inputs if t.dim() > 0}
+            if self.device in devices_ and len(devices_) > 1:
+                self.mixed.append(name)
+        out = func(*args, **kwargs)
+        if not inputs:  # a factory: torch.zeros(shape), torch.arange(n), torch.tensor(data)...
+            if any(t.device.type != self.device and t.dim() > 0 for t in _tensors(out)):
+                self.created.append(name)
+        return out
+
+
+def _to_meta(obj: Any) -> Any:
+    """Copy tensors and modules in a (nested) container to the ``meta`` device; keep the rest."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("meta").requires_grad_(obj.requires_grad)
+    if isinstance(obj, torch.nn.Module):
+        return copy.deepcopy(obj).to("meta")
+    if isinstance(obj, Mapping):
+        return type(obj)({k: _to_meta(v) for k, v in obj.items()})
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(_to_meta(v) for v in obj))
+    if isinstance(obj, list | tuple):
+        return type(obj)(_to_meta(v) for v in obj)
+    return obj
+
+
+def check_device(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+    """Run the student's ``fn`` with its tensor and module inputs on the ``meta`` device; fail on device bugs.
+
+    A GPU is not needed to catch a result built on the default device: ``torch.zeros(x.shape)``
+    instead of ``torch.zeros(x.shape, device=x.device)`` (or ``torch.zeros_like(x)``) runs on a
+    CPU-only grader but fails on a GPU. On ``meta`` (a device every machine has, where tensors
+    have shapes but no values) such a tensor is on the wrong device, and this check reports the
+    factory that made it when it meets the inputs or is returned. Functions that need values
+    (``.item()``) cannot run on ``meta``: then nothing is checked. A module given as ``fn`` moves
+    to ``meta`` with its inputs. Returns the result (on meta), or None if it could not run there.
+    """
+    label = name or f"{getattr(fn, '__name__', type(fn).__name__)}(...)"
+    if isinstance(fn, torch.nn.Module):  # a model: its parameters go to meta with the inputs
+        fn = _to_meta(fn)
+    watch = _DeviceWatch("meta")
+    out, error = None, None
+    with watch:
+        try:
+            out = fn(*_to_meta(args), **_to_meta(kwargs))
+        except NameError:
+            raise
+        except NotImplementedError as exc:
+            if not watch.created and not watch.mixed:
+                raise  # not written yet (or meta cannot run it)
+            error = exc
+        except Exception as exc:  # judged below: a device clash, or meta cannot run it
+            error = exc
+    elsewhere = [t.device for t in _tensors(out) if t.device.type != "meta"]
+    if watch.created and (watch.mixed or error is not None or elsewhere):
+        raise AssertionError(
+            f"{label} creates a tensor with torch.{watch.created[0]}(...) on the default device "
+            "while its inputs are on another device: that fails on a GPU. Create new tensors on "
+            "the inputs' device (device=x.device, torch.zeros_like(x), x.new_zeros(...))"
+        )
+    if watch.mixed or elsewhere:
+        where = f"returns a tensor on {elsewhere[0]}" if elsewhere else f"calls {watch.mixed[0]}"
+        raise AssertionError(
+            f"{label} {where} with inputs on another device: keep every tensor on the inputs' device"
+        )
+    return out

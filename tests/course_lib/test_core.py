@@ -196,3 +196,69 @@ def test_doctor_prints_one_line_per_check_and_knows_the_tested_pins(capsys):
     assert all(line.split()[0] in {"OK", "WARN", "FAIL"} for line in lines[:-1])
     assert any(line.startswith(("OK   torch:", "WARN torch:")) for line in lines)
     assert code in (0, 1) and (code == 1) == any(line.startswith("FAIL") for line in lines)
+
+
+def test_call_turns_errors_inside_the_function_into_failed_checks():
+    """Does grading.call fail as a check on a crash inside the function, yet keep stale-name errors?"""
+
+    def shapes_wrong(a, b):
+        return a @ b
+
+    with pytest.raises(AssertionError, match=r"shapes_wrong\(\.\.\.\) raised RuntimeError"):
+        grading.call(shapes_wrong, torch.ones(2, 3), torch.ones(2, 3))
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        grading.call(shapes_wrong, torch.ones(2, 3))  # a call that does not fit the signature
+
+    def stub(x):
+        raise NotImplementedError()
+
+    def typo(x):
+        return undefined_name + x  # noqa: F821
+
+    with pytest.raises(NotImplementedError):
+        grading.call(stub, 1)
+    with pytest.raises(NameError):
+        grading.call(typo, 1)
+    assert grading.call(torch.nn.Linear(2, 3), torch.ones(1, 2)).shape == (1, 3)
+
+
+def _zeros_on_default(x):
+    return x + torch.zeros(x.shape)
+
+
+def _zeros_like(x):
+    return x + torch.zeros_like(x)
+
+
+def _moved_afterwards(x):
+    return x + torch.arange(x.shape[-1]).to(x.device)
+
+
+class _Hidden(torch.nn.Module):
+    def __init__(self, fixed: bool) -> None:
+        super().__init__()
+        self.cell, self.fixed = torch.nn.RNNCell(3, 4), fixed
+
+    def forward(self, x):
+        h = x.new_zeros(len(x), 4) if self.fixed else torch.zeros(len(x), 4)
+        return self.cell(x, h)
+
+
+def test_check_device_catches_tensors_made_on_the_default_device():
+    """Without a GPU, does check_device fail torch.zeros(shape) results and pass device-aware code?"""
+    x = torch.randn(4, 3)
+    for good in (_zeros_like, _moved_afterwards, _Hidden(fixed=True)):
+        out = grading.check_device(good, x)
+        assert out.device.type == "meta" and out.shape[0] == 4
+    for bad in (_zeros_on_default, _Hidden(fixed=False), lambda t: torch.ones(t.shape)):
+        with pytest.raises(
+            AssertionError, match=r"torch\.(zeros|ones)\(\.\.\.\) on the default device"
+        ):
+            grading.check_device(bad, x, name="f")
+    assert grading.check_device(lambda t: t.sum().item(), x) is None  # needs values: not judged
+
+    def stub(t):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        grading.check_device(stub, x)
