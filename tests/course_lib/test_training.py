@@ -261,3 +261,63 @@ def test_progress_bars_stay_off_stdout(capsys):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     training.fit(model, loader, loader, nn.CrossEntropyLoss(), opt, 1, device="cpu", progress=True)
     assert capsys.readouterr().out == ""
+
+
+def _two_players():
+    """A 'critic' c fitted to 2 * g and a 'generator' g pushed towards c: each with its own optimizer."""
+    g_model, c_model = nn.Linear(1, 1, bias=False), nn.Linear(1, 1, bias=False)
+    opt_g = torch.optim.SGD(g_model.parameters(), lr=0.1)
+    opt_c = torch.optim.SGD(c_model.parameters(), lr=0.1)
+
+    def critic_loss(batch):
+        (x,) = batch
+        target = 2 * g_model(x).detach()  # the critic's phase must not train the generator
+        return (c_model(x) - target).pow(2).mean()
+
+    def generator_loss(batch):
+        (x,) = batch
+        return (g_model(x) - 3.0).pow(2).mean()
+
+    loader = DataLoader(TensorDataset(torch.ones(12, 1)), batch_size=4)
+    return g_model, c_model, opt_g, opt_c, critic_loss, generator_loss, loader
+
+
+def test_fit_alternating_updates_each_player_with_its_own_optimizer():
+    """Does each phase zero its gradients, step its own optimizer, and leave the other player alone?"""
+    g_model, c_model, opt_g, opt_c, critic_loss, generator_loss, loader = _two_players()
+    phases = [
+        training.Phase("critic", opt_c, critic_loss, steps=2),
+        training.Phase("generator", opt_g, generator_loss),
+    ]
+    calls = []
+    for name, opt in (("critic", opt_c), ("generator", opt_g)):
+        for method in ("zero_grad", "step"):
+            original = getattr(opt, method)
+
+            def spy(*a, _o=original, _n=f"{name}.{method}", **k):
+                calls.append(_n)
+                return _o(*a, **k)
+
+            setattr(opt, method, spy)
+    g_before = g_model.weight.detach().clone()
+    g_model.eval()
+    history = training.fit_alternating(
+        phases, loader, 3, models=[g_model, c_model], device="cpu", progress=False
+    )
+    assert g_model.training and c_model.training, "models must be put in train mode"
+    per_batch = ["critic.zero_grad", "critic.step"] * 2 + ["generator.zero_grad", "generator.step"]
+    assert calls == per_batch * 3 * len(loader)
+    assert set(history) == {"train_critic", "train_generator"}
+    assert [len(v) for v in history.values()] == [3, 3]
+    assert history["train_generator"][-1] < history["train_generator"][0]
+    assert not torch.equal(g_model.weight, g_before)
+
+
+def test_alternating_phase_without_detach_would_move_the_other_player():
+    """Is the critic's detach what keeps its phase from changing the generator (gradients checked)?"""
+    g_model, c_model, opt_g, opt_c, critic_loss, _, loader = _two_players()
+    opt_c.zero_grad()
+    opt_g.zero_grad()
+    critic_loss(next(iter(loader))).backward()
+    assert g_model.weight.grad is None, "the critic's loss must not reach the generator"
+    assert c_model.weight.grad is not None
