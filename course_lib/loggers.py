@@ -34,6 +34,15 @@ class Logger:
     def text(self, tag: str, text: str) -> None:
         """Record a piece of text (a note, a hyper-parameter summary) under ``tag``."""
 
+    def histogram(self, tag: str, values: torch.Tensor, step: int) -> None:
+        """Record the distribution of ``values`` (weights, gradients) under ``tag`` at ``step``."""
+
+    def graph(self, model: torch.nn.Module, example: torch.Tensor) -> None:
+        """Record the computation graph of ``model`` traced on an ``example`` batch."""
+
+    def flush(self) -> None:
+        """Write out what was recorded so far."""
+
     def close(self) -> None:
         """Flush and release the back end."""
 
@@ -63,6 +72,22 @@ class TensorBoardLogger(Logger):
 
     def text(self, tag: str, text: str) -> None:
         self.writer.add_text(tag, text)
+
+    def histogram(self, tag: str, values: torch.Tensor, step: int) -> None:
+        self.writer.add_histogram(tag, values.detach(), step)
+
+    def graph(self, model: torch.nn.Module, example: torch.Tensor) -> None:
+        """Trace ``model`` once, leaving its buffers (BatchNorm statistics) as they were."""
+        buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's warnings are not the learner's business
+            self.writer.add_graph(model, example)
+        with torch.no_grad():
+            for name, b in model.named_buffers():
+                b.copy_(buffers[name])
+
+    def flush(self) -> None:
+        self.writer.flush()
 
     def close(self) -> None:
         self.writer.close()

@@ -7,7 +7,6 @@ import json
 import re
 import tempfile
 import time
-import warnings
 from collections import namedtuple
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,7 +16,11 @@ import pandas as pd
 import torch
 from torch import nn
 
-__all__ = ["RunBuilder", "RunManager", "in_jupyter"]
+from course_lib.loggers import TensorBoardLogger
+from course_lib.training import Meter
+from course_lib.viz import in_notebook
+
+__all__ = ["RunBuilder", "RunManager"]
 
 
 class RunBuilder:
@@ -38,16 +41,6 @@ class RunBuilder:
             )
         Run = namedtuple("Run", list(params))
         return [Run(*values) for values in itertools.product(*params.values())]
-
-
-def in_jupyter() -> bool:
-    """Return True inside a Jupyter kernel (where rich tables can be displayed)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 def _run_folder_name(index: int, run: NamedTuple) -> str:
@@ -100,7 +93,7 @@ class RunManager:
         if log_dir is None:
             log_dir = tempfile.mkdtemp(prefix="course-runs-")
         self.log_dir = Path(log_dir)
-        self.show = in_jupyter() if show is None else show
+        self.show = in_notebook() if show is None else show
         self.images = images
         self.graph = graph
         self.histograms = histograms
@@ -109,13 +102,11 @@ class RunManager:
         self.run_count = 0
         self.run_dir: Path | None = None
         self.model: nn.Module | None = None
-        self.writer: Any = None
+        self.logger: TensorBoardLogger | None = None
         self.epoch_count = 0
         self._run_start = 0.0
         self._epoch_start = 0.0
-        self._loss_sum: torch.Tensor | float = 0.0
-        self._correct: torch.Tensor | int = 0
-        self._seen = 0
+        self._meter = Meter()
 
     # --- runs ------------------------------------------------------------------------------
     def begin_run(
@@ -125,54 +116,42 @@ class RunManager:
         loader: Iterable | None = None,
         images: torch.Tensor | None = None,
     ) -> None:
-        """Start ``run``: open its TensorBoard writer, log an image grid and the model's graph.
+        """Start ``run``: open its TensorBoard logger, log an image grid and the model's graph.
 
         The images come from ``images`` (B, C, H, W) or else the first batch of ``loader``.
         """
-        from torch.utils.tensorboard import SummaryWriter  # imported late: it is slow to load
-
-        if self.writer is not None:
+        if self.logger is not None:
             self.end_run()
         self.run = run
         self.run_count += 1
         self.model = model
         self.epoch_count = 0
         self.run_dir = self.log_dir / _run_folder_name(self.run_count, run)
-        self.writer = SummaryWriter(log_dir=str(self.run_dir))
+        self.logger = TensorBoardLogger(self.run_dir)
         if images is None and loader is not None and (self.images or self.graph):
             images = next(iter(loader))[0]
         if images is not None:
             if self.images:
-                self.writer.add_image("images", _grid(images), 0)
+                self.logger.images("images", _grid(images).unsqueeze(0), 0)
             if self.graph:
-                self._add_graph(model, images)
+                device = next(model.parameters(), torch.empty(0)).device
+                self.logger.graph(model, images[:8].to(device))
         self._run_start = time.perf_counter()
 
-    def _add_graph(self, model: nn.Module, images: torch.Tensor) -> None:
-        """Trace ``model`` once for TensorBoard, leaving its buffers (BatchNorm statistics) as they were."""
-        device = next(model.parameters(), torch.empty(0)).device
-        buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.writer.add_graph(model, images[:8].to(device))
-        with torch.no_grad():
-            for name, b in model.named_buffers():
-                b.copy_(buffers[name])
-
     def end_run(self) -> None:
-        """Close the run's writer (flushing its event files)."""
-        if self.writer is not None:
-            self.writer.close()
-        self.writer = None
+        """Close the run's logger (flushing its event files)."""
+        if self.logger is not None:
+            self.logger.close()
+        self.logger = None
         self.model = None
 
     # --- epochs ----------------------------------------------------------------------------
     def begin_epoch(self) -> None:
         """Start timing an epoch and reset its loss and correct-count totals."""
-        if self.writer is None:
+        if self.logger is None:
             raise RuntimeError("call begin_run(...) before begin_epoch()")
         self.epoch_count += 1
-        self._loss_sum, self._correct, self._seen = 0.0, 0, 0
+        self._meter = Meter()
         self._epoch_start = time.perf_counter()
 
     def track(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
@@ -180,38 +159,35 @@ class RunManager:
 
         Totals stay on the model's device, so tracking never waits for the GPU.
         """
-        n = labels.shape[0]
-        self._loss_sum = self._loss_sum + loss.detach() * n
-        self._correct = self._correct + (logits.detach().argmax(dim=1) == labels).sum()
-        self._seen += n
+        self._meter.update(loss, logits, labels)
 
     def end_epoch(self, **metrics: float) -> dict[str, Any]:
         """Close the epoch: log scalars and histograms, add a results row, and return it.
 
         ``metrics`` (e.g. ``val_acc=0.93``) are logged and tabulated next to loss and accuracy.
         """
-        if self.writer is None or self.run is None:
+        if self.logger is None or self.run is None:
             raise RuntimeError("call begin_run(...) and begin_epoch() before end_epoch()")
         now = time.perf_counter()
-        seen = max(self._seen, 1)
+        epoch = self._meter.result() if self._meter.count else {"loss": 0.0, "acc": 0.0}
         row: dict[str, Any] = {
             "run": self.run_count,
             "epoch": self.epoch_count,
-            "loss": float(self._loss_sum) / seen,
-            "accuracy": float(self._correct) / seen,
+            "loss": epoch["loss"],
+            "accuracy": epoch["acc"],
             **{name: float(value) for name, value in metrics.items()},
             "epoch_duration": now - self._epoch_start,
             "run_duration": now - self._run_start,
         }
         row.update({key: _jsonable(value) for key, value in self.run._asdict().items()})
         for name in ["loss", "accuracy", *metrics]:
-            self.writer.add_scalar(name, row[name], self.epoch_count)
+            self.logger.scalar(name, row[name], self.epoch_count)
         if self.histograms and self.model is not None:
             for name, param in self.model.named_parameters():
-                self.writer.add_histogram(name, param.detach(), self.epoch_count)
+                self.logger.histogram(name, param, self.epoch_count)
                 if param.grad is not None:
-                    self.writer.add_histogram(f"{name}.grad", param.grad, self.epoch_count)
-        self.writer.flush()
+                    self.logger.histogram(f"{name}.grad", param.grad, self.epoch_count)
+        self.logger.flush()
         self.rows.append(row)
         self._show()
         return row
@@ -225,7 +201,7 @@ class RunManager:
         if not self.show:
             return
         table = self.dataframe()
-        if in_jupyter():
+        if in_notebook():
             from IPython.display import clear_output, display
 
             clear_output(wait=True)

@@ -158,7 +158,7 @@ def test_run_manager_prints_nothing_outside_jupyter(tmp_path, capsys):
         manager.end_run()
         out = capsys.readouterr().out
         assert (out == "") == (show is None)
-    assert not runs.in_jupyter()
+    assert not runs.in_notebook()
     assert "lr" in out and "accuracy" in out
 
 
