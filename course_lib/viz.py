@@ -11,9 +11,18 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-__all__ = ["plot_history", "show_images", "LivePlot", "in_notebook"]
+__all__ = [
+    "plot_history",
+    "show_images",
+    "confusion_matrix",
+    "scatter_2d",
+    "LivePlot",
+    "in_notebook",
+]
 
 
 def in_notebook() -> bool:
@@ -36,6 +45,7 @@ def _draw_metrics(axes: Sequence[Any], history: dict[str, Any], metrics: Sequenc
         if isinstance(best, int) and best >= 0:
             ax.axvline(best + 1, color="grey", lw=0.8, ls=":", label="best (val loss)")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         if ax.lines:
@@ -84,8 +94,11 @@ def show_images(
     b = images.shape[0]
     ncol = max(1, min(nrow, b))
     nrows = max(1, math.ceil(b / ncol))
+    names = [str(label) for label in labels] if labels is not None else []
+    # wide enough for the longest title, so titles never overlap or get cut
+    width = max(1.3, 0.075 * max((len(n) for n in names), default=0) + 0.45)
     fig, axes = plt.subplots(
-        nrows, ncol, figsize=(1.3 * ncol, 1.4 * nrows + (0.3 if title else 0)), squeeze=False
+        nrows, ncol, figsize=(width * ncol, 1.4 * nrows + (0.4 if title else 0)), squeeze=False
     )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -96,11 +109,87 @@ def show_images(
             ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1)
         else:
             ax.imshow(img.permute(1, 2, 0).numpy())
-        if labels is not None:
-            ax.set_title(str(labels[i]), fontsize=9)
+        if names:
+            ax.set_title(names[i], fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def confusion_matrix(
+    y_true: Sequence[int] | torch.Tensor,
+    y_pred: Sequence[int] | torch.Tensor,
+    classes: Sequence[str],
+    normalize: bool = True,
+    title: str | None = None,
+) -> Figure:
+    """Draw the confusion matrix: row = true class, column = predicted class.
+
+    With ``normalize`` each row shows the share of that class's samples predicted as each class
+    (the diagonal is the per-class recall); otherwise counts. Cells are annotated.
+    """
+    k = len(classes)
+    t = torch.as_tensor(y_true).long().flatten().cpu()
+    p = torch.as_tensor(y_pred).long().flatten().cpu()
+    counts = torch.bincount(t * k + p, minlength=k * k).reshape(k, k).double()
+    shown = counts / counts.sum(1, keepdim=True).clamp_min(1) if normalize else counts
+    size = max(3.5, 0.5 * k + 1.5)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    im = ax.imshow(shown.numpy(), cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    ax.set_xticks(range(k), [str(c) for c in classes], rotation=45, ha="right")
+    ax.set_yticks(range(k), [str(c) for c in classes])
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(k):
+        for j in range(k):
+            value = shown[i, j].item()
+            text = f"{value:.2f}" if normalize else f"{int(value)}"
+            dark = value > (0.5 if normalize else shown.max().item() / 2)
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black"
+            )
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    accuracy = counts.diag().sum().item() / max(counts.sum().item(), 1)
+    ax.set_title(title or f"accuracy {accuracy:.3f}")
+    fig.tight_layout()
+    return fig
+
+
+def scatter_2d(
+    points: torch.Tensor,
+    labels: Sequence[int] | torch.Tensor | None = None,
+    classes: Sequence[str] | None = None,
+    annotations: Sequence[str] | None = None,
+    title: str | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Scatter ``points`` (N, 2), coloured by integer ``labels`` with a legend of ``classes``.
+
+    For latent spaces and projected embeddings. ``annotations`` writes a word next to each point;
+    ``ax`` draws into an existing axes (for panels side by side). Returns the figure.
+    """
+    xy = torch.as_tensor(points).detach().float().cpu()
+    if xy.dim() != 2 or xy.shape[1] != 2:
+        raise ValueError(f"points must be (N, 2), got {tuple(xy.shape)}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+    else:
+        fig = ax.figure
+    if labels is None:
+        ax.scatter(xy[:, 0], xy[:, 1], s=8, alpha=0.7)
+    else:
+        y = torch.as_tensor(labels).long().cpu()
+        cmap = plt.get_cmap("tab10" if int(y.max()) < 10 else "tab20")
+        for c in torch.unique(y).tolist():
+            mask = y == c
+            name = classes[c] if classes is not None else str(c)
+            ax.scatter(xy[mask, 0], xy[mask, 1], s=8, alpha=0.7, color=cmap(c % cmap.N), label=name)
+        ax.legend(fontsize=7, markerscale=2, loc="best", frameon=False)
+    for (u, v), word in zip(xy.tolist(), annotations or [], strict=False):
+        ax.annotate(word, (u, v), fontsize=8, xytext=(3, 3), textcoords="offset points")
+    if title:
+        ax.set_title(title)
     return fig
 
 

@@ -110,3 +110,43 @@ def test_live_plot_inline_updates_one_display(monkeypatch):
         live.update(epoch, {"train_loss": 1.0 / (epoch + 1)})
     assert calls == ["display", "update", "update"]
     assert live.png_path is None
+
+
+def test_plot_history_epoch_ticks_are_whole_numbers():
+    """Are the epoch ticks integers, even for a short run?"""
+    fig = viz.plot_history(HISTORY, metrics=("loss",))
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_xticks() if 1 <= t <= 3]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    plt.close(fig)
+
+
+def test_confusion_matrix_rows_are_true_classes_and_normalise():
+    """Does the matrix count (true, predicted) pairs per row, normalised to shares, with an accuracy title?"""
+    fig = viz.confusion_matrix([0, 0, 1, 1, 1, 2], [0, 1, 1, 1, 2, 2], ["a", "b", "c"])
+    image = fig.axes[0].images[0].get_array()
+    assert image.shape == (3, 3)
+    assert image[0].tolist() == [0.5, 0.5, 0.0] and abs(image[1, 1] - 2 / 3) < 1e-9
+    assert fig.axes[0].get_title() == "accuracy 0.667"
+    plt.close(fig)
+    counts = viz.confusion_matrix(
+        torch.tensor([0, 1]), torch.tensor([1, 1]), ["a", "b"], normalize=False
+    )
+    assert counts.axes[0].images[0].get_array().tolist() == [[0, 1], [0, 1]]
+    plt.close(counts)
+
+
+def test_scatter_2d_colours_by_class_and_draws_into_given_axes():
+    """Does scatter_2d draw one group per class (with the class names) and accept an axes?"""
+    points = torch.randn(30, 2, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(30) % 3
+    fig, axes = plt.subplots(1, 2)
+    out = viz.scatter_2d(points, labels, classes=["x", "y", "z"], ax=axes[1], title="latent")
+    assert out is fig and len(axes[1].collections) == 3 and axes[1].get_title() == "latent"
+    assert [t.get_text() for t in axes[1].get_legend().get_texts()] == ["x", "y", "z"]
+    plt.close(fig)
+    words = viz.scatter_2d(points[:3], annotations=["king", "queen", "carrot"])
+    assert [t.get_text() for t in words.axes[0].texts] == ["king", "queen", "carrot"]
+    plt.close(words)
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        viz.scatter_2d(torch.zeros(4, 3))
