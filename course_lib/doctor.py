@@ -97,7 +97,9 @@ def _data_root() -> Check:
 def _network() -> Check:
     if config.OFFLINE:
         return Check(
-            "OK", "network", "offline by choice (COURSE_OFFLINE=1): data comes from installed packages or stand-ins"
+            "OK",
+            "network",
+            "offline by choice (COURSE_OFFLINE=1): data comes from installed packages or stand-ins",
         )
     if net.reachable("ossci-datasets.s3.amazonaws.com"):
         return Check("OK", "network", "online: real data sets can be downloaded")
