@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import inspect
 import io
 import os
+import textwrap
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
+import torch._dynamo  # noqa: F401  (see below)
 from torch.overrides import TorchFunctionMode
+
+# Meta kernels written in Python import torch._dynamo the first time they run, and that import
+# wraps torch.manual_seed and friends. Imported here, with the set-up, it cannot happen inside a
+# test cell (check_device runs code on meta), where the grading guard would see torch change.
 
 __all__ = [
     "rng",
@@ -29,6 +36,7 @@ __all__ = [
     "check_at_least",
     "call",
     "check_device",
+    "with_fallback",
 ]
 
 # (rtol, atol) for comparing a result with a reference computed in the same place. GPUs get more
@@ -79,6 +87,7 @@ def check_tensor(
     if shape is not None:
         assert tuple(actual.shape) == tuple(shape), (
             f"{name}: expected shape {tuple(shape)}, got {tuple(actual.shape)}"
+            + _shape_hint(tuple(actual.shape), tuple(shape))
         )
     if dtype is not None:
         assert actual.dtype == dtype, f"{name}: expected dtype {dtype}, got {actual.dtype}"
@@ -128,7 +137,96 @@ def check_close(
             err = (a.double() - e.double()).abs()
             worst = float(torch.nan_to_num(err, nan=float("inf")).max())
             msg += f"; largest absolute error {worst:.3g}, allowed {atol:.1g} + {rtol:.1g} * |reference|"
-        raise AssertionError(msg + ")")
+        msg += ")"
+        if a.dtype.is_floating_point:
+            try:
+                hint = _value_hint(a.double().cpu(), e.double().cpu(), rtol, atol)
+            except Exception:  # a hint is a courtesy: it must never break the check itself
+                hint = ""
+            msg += f". {hint}" if hint else ""
+        raise AssertionError(msg)
+
+
+def _shape_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
+    """A hint for a shape mismatch with a recognisable pattern (axes swapped, a length-1 axis)."""
+    if len(got) == len(want) >= 2 and got == want[::-1]:
+        return " (the axes are in reverse order: a transposed result?)"
+    if len(got) == len(want) and sorted(got) == sorted(want):
+        return " (the same lengths in another order: axes permuted or transposed?)"
+    if [n for n in got if n != 1] == [n for n in want if n != 1]:
+        if len(got) < len(want):
+            return (
+                " (an axis of length 1 is missing: squeeze() without a dim removes every "
+                "length-1 axis, the batch axis of a batch of one included)"
+            )
+        return " (an extra axis of length 1: a missing squeeze(dim) or an unneeded unsqueeze?)"
+    return ""
+
+
+def _ratio_kind(r: float) -> str:
+    """Name the kind of mistake a constant factor ``r`` (actual / reference) usually comes from."""
+    if abs(r + 1) < 1e-3:
+        return "the sign is flipped everywhere (a minus sign, or a - b instead of b - a?)"
+    if r < 0:
+        return "the sign is flipped, and " + _ratio_kind(-r)
+    if abs(r - 2) < 1e-3 or abs(r - 0.5) < 1e-3:
+        which = "twice" if r > 1 else "half"
+        return (
+            f"every value is {which} the reference: a factor 2 is missing or extra "
+            "(the 2 of a derivative of a square, a 1/2 in front of a squared error?)"
+        )
+    for power, label in ((1, "variance"), (2, "standard deviation")):
+        s = max(r, 1 / r) ** power  # a standard deviation is off by the root of a variance's factor
+        n = s / (s - 1) if s > 1 else 0.0  # s = N / (N - 1)
+        # the factor is measured to about 1e-7, so N is known to about N² · 1e-7
+        if 2.5 < n < 500 and abs(n - round(n)) < 1e-3 + 5e-7 * n * n:
+            n = round(n)
+            form = f"{n}/{n - 1}" if r > 1 else f"{n - 1}/{n}"
+            form = f"√({form})" if power == 2 else form
+            return (
+                f"every value is off by the same factor {r:.5g} = {form}: a biased versus "
+                f"unbiased {label} (dividing by N or by N - 1, here N = {n})?"
+            )
+    whole = [v for v in (r, 1 / r) if abs(v) >= 1.5 and abs(v - round(v)) < 1e-3 * abs(v)]
+    if whole:
+        return (
+            f"every value is off by the same factor {r:.4g}: a sum instead of a mean (or the "
+            "reverse), or a division by the wrong count?"
+        )
+    return f"every value is off by the same factor {r:.6g}: a wrong constant factor or scale?"
+
+
+def _value_hint(a: torch.Tensor, e: torch.Tensor, rtol: float, atol: float) -> str:
+    """Say what kind of mistake a uniform error pattern suggests, without the reference values.
+
+    a, e: float64 tensors of one shape (the student's result and the reference).
+    """
+    if a.numel() == 0 or not bool((torch.isfinite(a) & torch.isfinite(e)).all()):
+        return ""
+    tol = 10 * (atol + rtol * e.abs().max()).item() + 1e-12
+
+    def same(x: torch.Tensor, y: torch.Tensor) -> bool:
+        return bool(torch.allclose(x, y, rtol=max(rtol, 1e-6), atol=tol / 10))
+
+    if a.dim() >= 2 and a.shape[-1] == a.shape[-2] and same(a.mT, e):
+        return "It matches the reference transposed: rows and columns are swapped"
+    if not bool(a.any()):
+        return "Every value is 0: was the result filled in?"
+    big = e.abs() > tol
+    if bool(big.any()):
+        r = (a[big] / e[big]).median().item()
+        if abs(r) > 1e-6 and abs(r - 1) > 1e-6 and same(a, r * e):
+            kind = _ratio_kind(r)
+            # one number alone matching some factor proves little: only the telling ones
+            if int(big.sum()) >= 2 or abs(abs(r) - 1) < 1e-3 or "factor 2" in kind:
+                return kind[0].upper() + kind[1:]
+    offset = (a - e).median().item()
+    if a.numel() >= 2 and abs(offset) > tol / 10 and same(a, e + offset):
+        return (
+            f"Every value is off by the same amount ({offset:+.3g}): a constant is missing or "
+            "extra (a bias, an eps, a + 1?)"
+        )
+    return ""
 
 
 @contextlib.contextmanager
@@ -360,7 +458,10 @@ def call(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: 
 
 # calls that may legitimately take tensors of two devices: moves, copies, and indexing (a GPU
 # tensor may be indexed with CPU indices)
-_MIXING_ALLOWED = {"to", "cpu", "cuda", "copy_", "type", "__getitem__", "__setitem__", "index_put_"}
+_MIXING_ALLOWED = {
+    *("to", "cpu", "cuda", "copy_", "type", "__getitem__", "__setitem__", "index_put_"),
+    "_has_compatible_shallow_copy_type",  # Module.to() comparing a parameter with its moved copy
+}
 
 
 def _tensors(obj: Any) -> list[torch.Tensor]:
@@ -427,11 +528,12 @@ def check_device(fn: Callable[..., Any], *args: Any, name: str | None = None, **
     label = name or f"{getattr(fn, '__name__', type(fn).__name__)}(...)"
     if isinstance(fn, torch.nn.Module):  # a model: its parameters go to meta with the inputs
         fn = _to_meta(fn)
+    meta_args, meta_kwargs = _to_meta(args), _to_meta(kwargs)  # moved before the watch starts
     watch = _DeviceWatch("meta")
     out, error = None, None
     with watch:
         try:
-            out = fn(*_to_meta(args), **_to_meta(kwargs))
+            out = fn(*meta_args, **meta_kwargs)
         except NameError:
             raise
         except NotImplementedError as exc:
@@ -453,3 +555,56 @@ def check_device(fn: Callable[..., Any], *args: Any, name: str | None = None, **
             f"{label} {where} with inputs on another device: keep every tensor on the inputs' device"
         )
     return out
+
+
+# --- lessons never wait for exercises ---------------------------------------------------------
+
+
+def _is_stub(fn: Any) -> bool:
+    """True when ``fn``'s body is nothing but ``raise NotImplementedError(...)`` (and a docstring)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    body = [
+        node
+        for node in getattr(tree.body[0], "body", [])
+        if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+    ]
+    return (
+        len(body) == 1
+        and isinstance(body[0], ast.Raise)
+        and "NotImplementedError" in ast.unparse(body[0])
+    )
+
+
+def with_fallback(yours: Callable[..., Any], reference: Callable[..., Any]) -> Callable[..., Any]:
+    """For lesson demos: call the student's ``yours``, or ``reference`` while it is not written yet.
+
+    Returns a function that calls ``yours(*args, **kwargs)`` and, when that raises
+    ``NotImplementedError`` (the exercise still a stub), calls ``reference`` with the same
+    arguments instead, printing one line the first time it does. A class works too: calling the
+    result builds an instance; a module class whose ``forward`` is still a stub is replaced by
+    ``reference`` from the start (its stub would only fail later, inside the model). Any other
+    error is the student's to see and is not hidden.
+    """
+    names = [getattr(f, "__name__", type(f).__name__) for f in (yours, reference)]
+    fell_back = False
+    stub_module = (
+        isinstance(yours, type) and issubclass(yours, torch.nn.Module) and _is_stub(yours.forward)
+    )
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        nonlocal fell_back
+        try:
+            if stub_module:
+                raise NotImplementedError
+            return yours(*args, **kwargs)
+        except NotImplementedError:
+            if not fell_back:
+                print(f"{names[0]} is not written yet: this demo uses {names[1]} instead")
+                fell_back = True
+            return reference(*args, **kwargs)
+
+    call.__name__ = names[0]
+    return call

@@ -92,6 +92,44 @@ def test_check_close_accepts_the_reference_and_explains_a_mismatch():
         grading.check_close(ref.double(), ref)
 
 
+def _message(actual, expected) -> str:
+    with pytest.raises(AssertionError) as info:
+        grading.check_close(actual, expected, name="f(x)")
+    return str(info.value)
+
+
+def test_check_close_names_the_kind_of_mistake_a_uniform_error_suggests():
+    """Does a uniform error get a hint (factor 2, N vs N - 1, sign, transpose, offset), and a
+    scattered one none?"""
+    g = torch.Generator().manual_seed(0)
+    ref = torch.randn(4, 5, generator=g)
+    assert "factor 2 is missing or extra" in _message(2 * ref, ref)
+    assert "factor 2 is missing or extra" in _message(ref / 2, ref)
+    assert "sign is flipped" in _message(-ref, ref)
+    assert "transposed" in _message(ref[:4, :4].T, ref[:4, :4])
+    assert "off by the same amount" in _message(ref + 0.25, ref)
+    assert "sum instead of a mean" in _message(ref * 8, ref)
+    rows = torch.randn(3, 20, generator=g)
+    biased = _message(rows.var(dim=1, correction=0), rows.var(dim=1))
+    assert "19/20" in biased and "biased versus unbiased variance" in biased
+    std = _message(rows.std(dim=1), rows.std(dim=1, correction=0))
+    assert "√(20/19)" in std and "standard deviation" in std
+    scattered = ref.clone()
+    scattered[1, 2] += 1.0
+    message = _message(scattered, ref)
+    assert message.endswith(")") and "factor" not in message  # no pattern, no hint
+    # the hint never shows the reference's values
+    assert all(f"{v:.3g}" not in biased for v in rows.var(dim=1).tolist())
+
+
+def test_check_tensor_hints_at_a_transposed_result_or_a_lost_axis_of_length_one():
+    """Is a reversed shape called a possible transpose, and a missing length-1 axis a squeeze?"""
+    with pytest.raises(AssertionError, match="transposed"):
+        grading.check_tensor(torch.zeros(3, 4), shape=(4, 3))
+    with pytest.raises(AssertionError, match=r"squeeze\(\) without a dim"):
+        grading.check_tensor(torch.zeros(()), shape=(1,))
+
+
 def test_tolerance_is_looser_on_gpus_and_exact_for_integers():
     """Are GPU float32 tolerances looser than CPU ones, and integers compared exactly?"""
     assert grading.tolerance("cuda", torch.float32)[0] > grading.tolerance("cpu", torch.float32)[0]
@@ -262,3 +300,55 @@ def test_check_device_catches_tensors_made_on_the_default_device():
 
     with pytest.raises(NotImplementedError):
         grading.check_device(stub, x)
+
+
+def test_with_fallback_runs_the_reference_while_the_exercise_is_a_stub(capsys):
+    """Does with_fallback call the reference (saying so once) for a stub, and the student's code
+    once it is written, without hiding the student's other errors?"""
+
+    def stub(x):
+        raise NotImplementedError()
+
+    def written(x):
+        return x + 1
+
+    def broken(x):
+        return x.nope
+
+    demo = grading.with_fallback(stub, lambda x: x * 10)
+    assert demo(2) == 20 and demo(3) == 30
+    out = capsys.readouterr().out
+    assert out.count("stub is not written yet") == 1 and "<lambda> instead" in out
+    assert grading.with_fallback(written, lambda x: x * 10)(2) == 3
+    assert capsys.readouterr().out == ""
+    with pytest.raises(AttributeError):
+        grading.with_fallback(broken, lambda x: x)(2)
+    layer = grading.with_fallback(torch.nn.Linear, torch.nn.Identity)(3, 2)  # a class builds
+    assert isinstance(layer, torch.nn.Linear)
+
+    class StubLayer(torch.nn.Module):  # builds fine, but its forward is still the stub
+        def forward(self, x):
+            """Flatten x."""
+            raise NotImplementedError()
+
+    assert isinstance(grading.with_fallback(StubLayer, torch.nn.Flatten)(), torch.nn.Flatten)
+
+
+def test_check_device_catches_a_training_loop_that_never_moves_its_batches():
+    """Given a model and device="meta", does check_device fail a loop that forgets X.to(device)
+    and pass one that moves it (the loss's .item() cannot run on meta: nothing more is judged)?"""
+
+    def loop(model, batches, device, move=True):
+        for X, y in batches:
+            X, y = (X.to(device), y.to(device)) if move else (X, y)
+            loss = torch.nn.functional.cross_entropy(model(X), y)
+            loss.backward()
+            loss.item()
+
+    model = torch.nn.Linear(3, 2)
+    data = torch.utils.data.TensorDataset(torch.randn(4, 3), torch.tensor([0, 1, 1, 0]))
+    batches = torch.utils.data.DataLoader(data, batch_size=2)  # a loader stays on the CPU
+    assert grading.check_device(loop, model, batches, "meta") is None
+    with pytest.raises(AssertionError, match="with inputs on another device"):
+        grading.check_device(loop, model, batches, "meta", move=False)
+    assert model.weight.device.type == "cpu"  # the caller's model stays where it was
