@@ -149,7 +149,15 @@ def _recipe_key() -> str:
 
 
 def _digit_cache() -> Path:
-    return config.DATA_ROOT / "cache" / f"digit_cnn-{_recipe_key()}.pt"
+    """Where the trained weights are kept: the data root, or the temp folder if that is read-only."""
+    import tempfile
+
+    from course_lib import sources
+
+    path = config.DATA_ROOT / "cache" / f"digit_cnn-{_recipe_key()}.pt"
+    if path.is_file() or sources.writable(path):
+        return path
+    return Path(tempfile.gettempdir()) / "course_lib-cache" / path.name
 
 
 def pretrain_digit_cnn(progress: bool = True) -> DigitCNN:
@@ -188,7 +196,7 @@ def digit_backbone(progress: bool = True) -> DigitCNN:
     """The course's pre-trained ``DigitCNN`` (with its 10-digit MNIST head ``fc``), in eval mode.
 
     Loaded from ``<data root>/cache/digit_cnn-<recipe hash>.pt``; trained and cached first when
-    missing (about 5 s on a 2-core CPU).
+    missing (about 5 s on a 2-core CPU); a read-only data root caches in the temp folder.
     """
     path = _digit_cache()
     model = DigitCNN(10, DIGIT_RECIPE["width"])
