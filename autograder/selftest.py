@@ -42,6 +42,7 @@ from autograder.chapters import (
     is_test_cell,
     read_notebook,
 )
+from autograder.validate import shorten
 
 __all__ = [
     "ChapterReport",
@@ -132,7 +133,11 @@ class ChapterReport:
         return sum(m.killed for m in self.mutants)
 
     def passed(self) -> bool:
-        """True when the chapter's self-test holds: full marks, zero, all killed, no leaks."""
+        """True when the chapter's self-test holds.
+
+        Full marks, zero, all mutants killed, no leaks, and every lesson cell of the untouched
+        release runs (lessons never wait for exercises).
+        """
         return (
             self.exercises > 0
             and self.solution_score == self.max_score
@@ -140,6 +145,7 @@ class ChapterReport:
             and len(self.mutants) > 0
             and self.mutants_killed == len(self.mutants)
             and not self.leaks
+            and not self.release_lesson_errors
             and not self.problems
         )
 
@@ -239,7 +245,7 @@ def lesson_errors(executed: NotebookNode) -> list[str]:
     for number, cell in enumerate(code, start=1):
         error = first_error(cell)
         if error and not is_test_cell(cell) and not is_answer_cell(cell):
-            found.append(f"cell [{number}]: {error[0]}: {error[1][:150]}")
+            found.append(f"cell [{number}]: {error[0]}: {shorten(error[1], 300)}")
     return found
 
 
@@ -466,6 +472,11 @@ def selftest_chapter(
         if not m.killed
     ]
     release_run = runs.executed.get("release")
+    lesson = lesson_errors(release_run) if release_run is not None else []
+    problems += [
+        f"the untouched release fails in a lesson cell, {err} (lessons never wait for exercises)"
+        for err in lesson
+    ]
     return ChapterReport(
         chapter=chapter.name,
         max_score=sum(c.points for c in p.cells if c.auto),
@@ -476,7 +487,7 @@ def selftest_chapter(
         mutants=outcomes,
         mutants_rerun_isolated=rerun,
         leaks=leaks,
-        release_lesson_errors=lesson_errors(release_run) if release_run is not None else [],
+        release_lesson_errors=lesson,
         problems=problems,
         seconds=round(time.perf_counter() - started, 1),
     )

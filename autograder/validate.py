@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from autograder.chapters import cell_grade_id, grade_cells, read_notebook
 from autograder.preprocessors import SafeExecute
 
-__all__ = ["validate"]
+__all__ = ["validate", "shorten"]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.;!?])\s+")
+
+
+def shorten(text: str, limit: int = 600) -> str:
+    """Return ``text`` cut to at most ``limit`` characters at a sentence end, never mid-sentence.
+
+    Whole sentences that fit are kept and " [...]" marks what was left out; a first sentence
+    longer than ``limit`` is cut at a word boundary instead.
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for match in _SENTENCE_END.finditer(text):
+        if match.start() > limit - 6:
+            break
+        kept = text[: match.start()]
+    if not kept:
+        kept = text[: limit - 6].rsplit(" ", 1)[0]
+    return kept + " [...]"
 
 
 def _first_error(cell) -> tuple[str, str] | None:
@@ -50,10 +73,10 @@ def validate(path: Path, timeout: int = 120, fast: bool = True) -> tuple[bool, s
                 lines.append(f"  TODO  {cell_id} ({points}): not implemented yet")
             else:
                 failures += 1
-                lines.append(f"  FAIL  {cell_id} ({points}): {error[0]}: {error[1][:300]}")
-        elif error is not None and error[0] != "NotImplementedError":
+                lines.append(f"  FAIL  {cell_id} ({points}): {error[0]}: {shorten(error[1])}")
+        elif error is not None:  # a lesson or solution cell: lessons never wait for exercises
             failures += 1
-            lines.append(f"  ERROR cell [{number}]: {error[0]}: {error[1][:300]}")
+            lines.append(f"  ERROR cell [{number}]: {error[0]}: {shorten(error[1])}")
     header = f"{path.name}: {passed} of {len(auto)} visible test cells pass"
     if failures == 0:
         footer = "All visible tests pass. Hidden tests are run when your work is graded."

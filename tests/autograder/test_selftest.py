@@ -133,3 +133,26 @@ def test_together_notebook_restores_the_solution_after_each_exercise(fixture_cha
         "return a + b" in nb.cells[at + 3].source
         and "BEGIN SOLUTION" not in nb.cells[at + 3].source
     )
+
+
+def test_a_lesson_that_waits_for_an_exercise_fails_the_selftest(fixture_chapter, tmp_path):
+    """Does a lesson cell that calls an exercise's stub in the release make the self-test fail,
+    naming the cell, while one that falls back to a reference passes?"""
+    solutions = tmp_path / "solutions"
+    shutil.copytree(fixture_chapter.solution.parent, solutions)
+    path = solutions / fixture_chapter.solution.name
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("print(add(2, 3))"))  # code cell [7]
+    nbformat.write(nb, str(path))
+    chapter = chapters.find_chapters(solutions)[0]
+    report = selftest.selftest_chapter(chapter, grade.Options(timeout=10, workers=2))
+    assert report.release_lesson_errors == ["cell [7]: NotImplementedError: "]
+    assert any("lesson cell, cell [7]" in p for p in report.problems)
+    assert not report.passed()
+    nb.cells[-1].source = (
+        "from course_lib import grading\n\n"
+        "print(grading.with_fallback(add, lambda a, b: a + b)(2, 3))"
+    )
+    nbformat.write(nb, str(path))
+    report = selftest.selftest_chapter(chapter, grade.Options(timeout=10, workers=2))
+    assert report.release_lesson_errors == [] and report.passed(), report.problems

@@ -7,6 +7,8 @@ import sys
 
 import nbformat
 
+from autograder.validate import shorten
+
 
 def _validate(path):
     return subprocess.run(
@@ -44,3 +46,27 @@ def test_validate_reports_a_corrupted_file(tmp_path):
     proc = _validate(path)
     assert proc.returncode == 1 and "not a readable notebook" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_validate_reports_a_lesson_cell_that_waits_for_an_exercise(fixture_release, tmp_path):
+    """Is a lesson cell that fails on an unfinished exercise listed as an error, by its Jupyter
+    number, next to the exercises' TODO lines?"""
+    nb = nbformat.read(str(fixture_release), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("print(add(2, 3))"))
+    path = tmp_path / fixture_release.name
+    nbformat.write(nb, str(path))
+    proc = _validate(path)
+    assert proc.returncode == 1
+    numbers = [i for i, c in enumerate((c for c in nb.cells if c.cell_type == "code"), 1)]
+    assert f"ERROR cell [{numbers[-1]}]: NotImplementedError" in proc.stdout
+    assert "TODO  ch98_add" in proc.stdout
+
+
+def test_shorten_cuts_long_messages_at_a_sentence_end():
+    """Are long check messages cut after a whole sentence (or a word), never mid-word?"""
+    first = "f(x): 3 of 20 values differ from the reference (first at index (0,))."
+    hint = " Every value is twice the reference: a factor 2 is missing or extra?"
+    assert shorten(first + hint, limit=500) == first + hint
+    assert shorten(first + hint, limit=len(first) + 20) == first + " [...]"
+    words = shorten("word " * 100, limit=40)
+    assert words.endswith("word [...]") and len(words) <= 40
