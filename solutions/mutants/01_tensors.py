@@ -92,6 +92,16 @@ def argmax_2d(maps):
     return torch.stack([flat % width, flat // width], dim=1)
 
 
+# %% mutant ch01_argmax_2d: fills a result made with torch.zeros(B, 2), on the default device
+def argmax_2d(maps):
+    flat = maps.flatten(start_dim=1).argmax(dim=1)
+    width = maps.shape[2]
+    out = torch.zeros(len(maps), 2, dtype=torch.long)
+    out[:, 0] = flat // width
+    out[:, 1] = flat % width
+    return out
+
+
 # %% mutant ch01_topk_mask: forgets keepdim, so the thresholds broadcast along the wrong axis
 def topk_mask(X, k):
     threshold = X.topk(k, dim=1).values[:, -1]
@@ -101,6 +111,12 @@ def topk_mask(X, k):
 # %% mutant ch01_topk_mask: kthvalue counts from the smallest
 def topk_mask(X, k):
     return X >= X.kthvalue(k, dim=1, keepdim=True).values
+
+
+# %% mutant ch01_topk_mask: builds the mask with torch.zeros(X.shape), on the default device
+def topk_mask(X, k):
+    mask = torch.zeros(X.shape, dtype=torch.bool)
+    return mask.scatter(1, X.topk(k, dim=1).indices, True)
 
 
 # %% mutant ch01_normalize_channels: normalises over the channel axis
@@ -115,6 +131,13 @@ def normalize_channels(X, eps=1e-5):
     mean = X.mean(dim=(0, 2, 3))
     var = X.var(dim=(0, 2, 3), correction=0)
     return (X - mean) / torch.sqrt(var + eps)
+
+
+# %% mutant ch01_normalize_channels: ignores the eps argument
+def normalize_channels(X, eps=1e-5):
+    mean = X.mean(dim=(0, 2, 3), keepdim=True)
+    var = X.var(dim=(0, 2, 3), keepdim=True, correction=0)
+    return (X - mean) / torch.sqrt(var + 1e-5)
 
 
 # %% mutant ch01_replace_outliers: assigns into the input in place
