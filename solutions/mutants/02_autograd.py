@@ -126,6 +126,36 @@ def leaky_relu_grad(x, negative_slope=0.01):
     return torch.where(x > 0, torch.ones_like(x), torch.full_like(x, negative_slope))
 
 
+# %% mutant ch02_activation_grads: leaky_relu_grad fills torch.ones(x.shape), on the default device
+def sigmoid_grad(x):
+    s = torch.sigmoid(x)
+    return s * (1 - s)
+
+
+def tanh_grad(x):
+    return 1 - torch.tanh(x) ** 2
+
+
+def leaky_relu_grad(x, negative_slope=0.01):
+    grad = torch.ones(x.shape)
+    grad[x <= 0] = negative_slope
+    return grad
+
+
+# %% mutant ch02_activation_grads: leaky_relu_grad ignores its negative_slope argument
+def sigmoid_grad(x):
+    s = torch.sigmoid(x)
+    return s * (1 - s)
+
+
+def tanh_grad(x):
+    return 1 - torch.tanh(x) ** 2
+
+
+def leaky_relu_grad(x, negative_slope=0.01):
+    return torch.where(x > 0, torch.ones_like(x), torch.full_like(x, 0.01))
+
+
 # %% mutant ch02_mse_grad: forgets to divide by the number of entries
 def mse_grad(y_hat, y):
     return 2 * (y_hat - y)
@@ -158,6 +188,13 @@ def cross_entropy_grad(logits, target):
 def cross_entropy_grad(logits, target):
     probs = torch.softmax(logits, dim=1)
     return (F.one_hot(target, logits.shape[1]).to(logits.dtype) - probs) / logits.shape[0]
+
+
+# %% mutant ch02_cross_entropy_grad: one-hot rows of torch.eye(K), made on the default device
+def cross_entropy_grad(logits, target):
+    probs = torch.softmax(logits, dim=1)
+    one_hot = torch.eye(logits.shape[1])[target]
+    return (probs - one_hot) / logits.shape[0]
 
 
 # %% mutant ch02_backprop_mlp: forgets the sigmoid's derivative in the hidden layer
@@ -221,6 +258,23 @@ def numerical_grad(f, x, eps=1e-6):
         f_minus = f(x).item()
         x.view(-1)[i] += eps
         grad.view(-1)[i] = (f_plus - f_minus) / (2 * eps)
+    return grad
+
+
+# %% mutant ch02_numerical_grad: the gradient starts as torch.zeros(x.shape), on the default device
+def numerical_grad(f, x, eps=1e-6):
+    x = x.detach().clone()
+    grad = torch.zeros(x.shape, dtype=x.dtype)
+    flat_x, flat_grad = x.view(-1), grad.view(-1)
+    with torch.no_grad():
+        for i in range(flat_x.numel()):
+            saved = flat_x[i].item()
+            flat_x[i] = saved + eps
+            f_plus = f(x).item()
+            flat_x[i] = saved - eps
+            f_minus = f(x).item()
+            flat_x[i] = saved
+            flat_grad[i] = (f_plus - f_minus) / (2 * eps)
     return grad
 
 
