@@ -49,6 +49,15 @@ def init_params(sizes, generator=None, device="cpu"):
     return [(w.to(device), b.to(device)) for w, b in params]
 
 
+# %% mutant ch03_init_params: makes the biases with torch.zeros(fan_out), on the default device
+def init_params(sizes, generator=None, device="cpu"):
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=False):
+        w = torch.randn(fan_out, fan_in, generator=generator) * math.sqrt(2.0 / fan_in)
+        params.append((w.to(device).requires_grad_(True), torch.zeros(fan_out, requires_grad=True)))
+    return params
+
+
 # %% mutant ch03_mlp_forward: applies ReLU to the logits too
 def mlp_forward(X, params):
     h = X
@@ -169,6 +178,20 @@ def train_epoch(model, loader, loss_fn, optimizer, device):
     return total / count
 
 
+# %% mutant ch03_train_epoch: never moves the batches to the device
+def train_epoch(model, loader, loss_fn, optimizer, device):
+    model.train()
+    total, count = 0.0, 0
+    for X, y in loader:
+        loss = loss_fn(model(X), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(y)
+        count += len(y)
+    return total / count
+
+
 # %% mutant ch03_evaluate: forgets model.eval(), so dropout stays active
 def evaluate_accuracy(model, loader, device):
     correct, count = 0, 0
@@ -200,6 +223,17 @@ def evaluate_accuracy(model, loader, device):
             X, y = X.to(device), y.to(device)
             accs.append((model(X).argmax(dim=1) == y).float().mean().item())
     return sum(accs) / len(accs)
+
+
+# %% mutant ch03_evaluate: never moves the batches to the device
+def evaluate_accuracy(model, loader, device):
+    model.eval()
+    correct, count = 0, 0
+    with torch.no_grad():
+        for X, y in loader:
+            correct += (model(X).argmax(dim=1) == y).sum().item()
+            count += len(y)
+    return correct / count
 
 
 # %% mutant ch03_split: forgets to shuffle before splitting
@@ -315,6 +349,14 @@ def dropout(x, p, training):
         return x
     x[torch.rand_like(x) < p] = 0
     return x.div_(1 - p)
+
+
+# %% mutant ch03_dropout: draws the mask with torch.rand(x.shape), on the default device
+def dropout(x, p, training):
+    if not training or p == 0:
+        return x
+    keep = (torch.rand(x.shape) >= p).to(x.dtype)
+    return x * keep / (1 - p)
 
 
 # %% mutant ch03_digit_mlp: no activations, so the stacked Linear layers collapse to one linear map
