@@ -1,4 +1,4 @@
-"""Checks that exercise test cells use: closeness, shape/dtype/device, mutation, gradients, spies."""
+"""Checks for exercise test cells (values, devices, mutation, gradients, spies) and lesson stand-ins."""
 
 from __future__ import annotations
 
