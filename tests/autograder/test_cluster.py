@@ -1,0 +1,232 @@
+"""Grading a class on dask.distributed: embedded and real clusters agree; faults; resuming.
+
+A real cluster here is a ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, started
+as the README tells an instructor to, each bounded in time and killed at the end of its test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cloudpickle
+import fixture_course
+import psutil
+import pytest
+from distributed import Client
+
+from autograder import batch, cluster, grade
+from autograder.runner import GRADED, INFRASTRUCTURE, Graded, Task, Template
+
+OPTIONS = grade.Options(timeout=5, workers=2)
+DASK = str(Path(sys.executable).parent / "dask")
+START_TIMEOUT_S = 90
+
+
+@dataclass
+class RealCluster:
+    """A scheduler and its worker processes (each in its own process group)."""
+
+    address: str
+    scheduler: subprocess.Popen
+    workers: list[subprocess.Popen]
+
+    def kill_worker(self, index: int) -> None:
+        """Kill one ``dask worker`` and everything it started, as a lost machine would go."""
+        os.killpg(self.workers[index].pid, signal.SIGKILL)
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [DASK, *args],
+        env={**os.environ, **env},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+@contextlib.contextmanager
+def real_cluster(tmp: Path, workers: int = 2) -> Iterator[RealCluster]:
+    """Start ``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    info = tmp / "scheduler.json"
+    procs: list[subprocess.Popen] = []
+    try:
+        scheduler = _start(
+            ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+            + ["--scheduler-file", str(info), "--idle-timeout", "600"],
+            {
+                "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+                "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
+            },
+            tmp / "scheduler.log",
+        )
+        procs.append(scheduler)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not info.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(info.read_text())["address"]
+        for n in range(workers):
+            procs.append(
+                _start(
+                    ["worker", address, "--nthreads", "1", "--nworkers", "1", "--name", f"w{n}"]
+                    + ["--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "0"]
+                    + ["--death-timeout", "60"],
+                    {"DASK_DISTRIBUTED__WORKER__DAEMON": "False"},
+                    tmp / f"worker{n}.log",
+                )
+            )
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(workers, timeout=START_TIMEOUT_S)
+        yield RealCluster(address, scheduler, procs[1:])
+    finally:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+def _rows(path: Path, students: set[str] | None = None) -> list[dict]:
+    with open(path, newline="") as f:
+        return [r for r in csv.DictReader(f) if students is None or r["student"] in students]
+
+
+@pytest.fixture(scope="module")
+def dask_class(fixture_chapter, fixture_release, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("dask-class")
+    fixture_course.write_class(root / "submissions", fixture_release, fixture_chapter.solution)
+    return root / "submissions"
+
+
+@pytest.fixture(scope="module")
+def embedded_out(dask_class, fixture_chapter, tmp_path_factory) -> Path:
+    """The fixture class graded on the embedded LocalCluster (2 workers)."""
+    out = tmp_path_factory.mktemp("embedded") / "out"
+    batch.grade_class(dask_class, out, [fixture_chapter], OPTIONS)
+    return out
+
+
+def test_the_embedded_cluster_writes_every_output(embedded_out):
+    """Does grading on the embedded cluster write the gradebooks, the pages and both reports?"""
+    names = {"grades.csv", "grades_wide.csv", "report.txt", "report.html", "manifest.json"}
+    assert names <= {p.name for p in embedded_out.iterdir()}
+    assert len(list((embedded_out / "feedback").glob("*/98_fixture.html"))) == 14
+    ada = next(r for r in _rows(embedded_out / "grades_wide.csv") if r["student"] == "ada")
+    assert (ada["ch98_add"], ada["ch98_hypot"], ada["total"]) == ("1", "2", "3")
+
+
+def test_a_real_scheduler_and_two_workers_grade_like_the_embedded_cluster(
+    dask_class, embedded_out, fixture_chapter, tmp_path
+):
+    """Does the class graded through `dask scheduler` + 2 `dask worker`s give the same grades?"""
+    out = tmp_path / "out"
+    with real_cluster(tmp_path / "cluster") as real:
+        batch.grade_class(dask_class, out, [fixture_chapter], OPTIONS, address=real.address)
+    for name in ("grades.csv", "grades_wide.csv"):
+        assert (out / name).read_text() == (embedded_out / name).read_text(), name
+
+
+def test_a_worker_killed_mid_run_still_leaves_a_complete_gradebook(
+    dask_class, embedded_out, fixture_chapter, tmp_path
+):
+    """Is the task of a worker killed while grading retried elsewhere, nothing left running?"""
+    students = {"ada", "bob", "fay", "hal", "kim", "max", "nia"}
+    small = tmp_path / "class"
+    for student in students:
+        shutil.copytree(dask_class / student, small / student)
+    out = tmp_path / "out"
+    killed: list[psutil.Process] = []
+
+    def kill_when_busy(real: RealCluster) -> None:
+        with Client(real.address, timeout="30s") as client:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                workers = client.scheduler_info(n_workers=-1)["workers"]
+                w0 = next((a for a, w in workers.items() if w.get("name") == "w0"), None)
+                done = list((out / "feedback").glob("*/*.html")) if out.exists() else []
+                if w0 and done and client.processing([w0]).get(w0):
+                    root = psutil.Process(real.workers[0].pid)
+                    killed.extend([root, *root.children(recursive=True)])
+                    real.kill_worker(0)
+                    return
+                time.sleep(0.1)
+
+    with real_cluster(tmp_path / "cluster") as real:
+        killer = threading.Thread(target=kill_when_busy, args=(real,), daemon=True)
+        killer.start()
+        results = batch.grade_class(small, out, [fixture_chapter], OPTIONS, address=real.address)
+        killer.join(timeout=10)
+    assert len(killed) > 2, "the worker was never killed while grading"
+    assert all(r.status != INFRASTRUCTURE for r in results), [r.notes for r in results]
+    assert _rows(out / "grades.csv") == _rows(embedded_out / "grades.csv", students)
+    deadline = time.monotonic() + 15
+    while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in killed):
+        assert time.monotonic() < deadline, "processes of the killed worker outlived it"
+        time.sleep(0.5)
+
+
+def _flaky(task: Task, template: Template, options, env: dict[str, str]) -> Graded:
+    """A stand-in for grading whose worker dies: once for "once", every time for "always"."""
+    marker = Path(os.environ["FLAKY_MARKERS"]) / task.student
+    if task.student == "always" or (task.student == "once" and not marker.exists()):
+        marker.touch()
+        os._exit(1)  # takes the whole worker process down
+    return template.failed(task, "graded by a stand-in", status=GRADED)
+
+
+def test_a_task_that_kills_its_worker_is_retried_once_then_reported(
+    fixture_chapter, tmp_path, monkeypatch
+):
+    """Is a task whose worker dies re-run once, then scored as an infrastructure failure?"""
+    monkeypatch.setenv("FLAKY_MARKERS", str(tmp_path))
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    templates = batch.build_templates([fixture_chapter])
+    tasks = [Task(s, fixture_chapter.name, None) for s in ("once", "always", "fine")]
+    with cluster.connect(workers=2) as client:
+        outcomes = cluster.run_tasks(
+            client, tasks, templates, OPTIONS, function=_flaky, progress=False
+        )
+    by = {g.result.student: g.result for g in outcomes}
+    notes = {name: r.notes for name, r in by.items()}
+    assert by["once"].status == GRADED and by["fine"].status == GRADED, notes
+    lost = by["always"]
+    assert lost.status == INFRASTRUCTURE and lost.auto_score == 0
+    assert "the worker grading it died, 2 times" in lost.notes[0]
+    assert "infrastructure failure" in next(g for g in outcomes if g.result is lost).feedback
+
+
+def test_a_second_run_grades_only_new_and_changed_submissions(
+    dask_class, embedded_out, fixture_chapter, tmp_path
+):
+    """Does re-running `grade` on the same OUT grade just the late and the changed notebooks?"""
+    klass, out = tmp_path / "class", tmp_path / "out"
+    shutil.copytree(dask_class, klass)
+    shutil.copytree(embedded_out, out)
+    shutil.copytree(klass / "ada", klass / "zed")  # a late submission
+    hal = klass / "hal" / "98_fixture.ipynb"  # a resubmission: now right
+    shutil.copyfile(klass / "ada" / "98_fixture.ipynb", hal)
+    untouched = out / "feedback" / "bob" / "98_fixture.html"
+    before = untouched.stat().st_mtime_ns
+    log = io.StringIO()
+    results = batch.grade_class(klass, out, [fixture_chapter], OPTIONS, log=log)
+    assert "13 notebooks already graded with the same content and options; grading 2" in (
+        log.getvalue()
+    )
+    by = {r.student: r for r in results}
+    assert by["zed"].auto_score == 3 and by["hal"].auto_score == 3
+    assert untouched.stat().st_mtime_ns == before
+    others = {r["student"] for r in _rows(embedded_out / "grades.csv")} - {"hal"}
+    assert _rows(out / "grades.csv", others) == _rows(embedded_out / "grades.csv", others)
