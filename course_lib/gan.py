@@ -1,4 +1,4 @@
-"""Pieces for generative adversarial networks: the 8-Gaussian ring, mode coverage, GAN losses, gradient penalty.
+"""Pieces for generative adversarial networks: the 8-Gaussian ring, mode coverage, losses, a DCGAN.
 
 Chapter 08 writes each of these as an exercise first; its later demos (WGAN-GP, the DCGAN) and
 any later chapter import them from here. Losses take *logits* (the discriminator's raw scores)
@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 __all__ = [
     "Coverage",
@@ -22,6 +23,9 @@ __all__ = [
     "discriminator_loss",
     "generator_loss",
     "gradient_penalty",
+    "critic_loss",
+    "dcgan_generator",
+    "dcgan_discriminator",
 ]
 
 
@@ -113,3 +117,52 @@ def gradient_penalty(
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
+def critic_loss(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    lam: float = 10.0,
+) -> torch.Tensor:
+    """WGAN-GP's critic loss ``mean critic(fake) - mean critic(real) + lam * gradient_penalty``.
+
+    ``fake`` must already be detached from the generator. Minus the first two terms is the
+    critic's estimate of the Wasserstein-1 distance.
+    """
+    gap = critic(fake).mean() - critic(real).mean()
+    return gap + lam * gradient_penalty(critic, real, fake)
+
+
+def dcgan_generator(latent_dim: int = 64, ngf: int = 32) -> nn.Sequential:
+    """Noise ``(B, latent_dim)`` -> images ``(B, 1, 28, 28)`` in [-1, 1]: 1x1 -> 7x7 -> 14x14 -> 28x28.
+
+    Transposed convolutions with BatchNorm and ReLU, a tanh output (the DCGAN recipe).
+    """
+    return nn.Sequential(
+        nn.Unflatten(1, (latent_dim, 1, 1)),
+        nn.ConvTranspose2d(latent_dim, 2 * ngf, 7, bias=False),
+        nn.BatchNorm2d(2 * ngf),
+        nn.ReLU(),
+        nn.ConvTranspose2d(2 * ngf, ngf, 4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(ngf),
+        nn.ReLU(),
+        nn.ConvTranspose2d(ngf, 1, 4, stride=2, padding=1),
+        nn.Tanh(),
+    )
+
+
+def dcgan_discriminator(ndf: int = 32) -> nn.Sequential:
+    """Images ``(B, 1, 28, 28)`` -> logits ``(B,)``: 28x28 -> 14x14 -> 7x7 -> 1x1.
+
+    Strided convolutions with LeakyReLU(0.2), BatchNorm on the middle layer only, no sigmoid.
+    """
+    return nn.Sequential(
+        nn.Conv2d(1, ndf, 4, stride=2, padding=1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(ndf, 2 * ndf, 4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(2 * ndf),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(2 * ndf, 1, 7),
+        nn.Flatten(0),
+    )

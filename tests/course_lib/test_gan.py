@@ -128,3 +128,30 @@ def test_gradient_penalty_makes_no_tensor_on_the_default_device():
     """Does the penalty draw its eps on the inputs' device (checked on meta)?"""
     critic = nn.Linear(2, 1)
     grading.check_device(gan.gradient_penalty, critic, torch.randn(4, 2), torch.randn(4, 2))
+
+
+def test_critic_loss_of_a_linear_critic():
+    """Is the critic loss the score gap plus lam times the (closed-form) penalty?"""
+    torch.manual_seed(1)
+    critic = nn.Sequential(nn.Linear(3, 1), nn.Flatten(0))
+    real, fake = torch.randn(10, 3) + 1, torch.randn(10, 3)
+    w = critic[0].weight.detach()
+    with torch.no_grad():
+        gap = critic(fake).mean() - critic(real).mean()
+    for lam in (0.0, 10.0):
+        loss = gan.critic_loss(critic, real, fake, lam=lam)
+        torch.testing.assert_close(loss.detach(), gap + lam * (w.norm() - 1) ** 2)
+    assert loss.requires_grad
+
+
+def test_dcgan_shapes_and_ranges():
+    """Does the generator make (B, 1, 28, 28) images in [-1, 1] and the discriminator (B,) logits?"""
+    torch.manual_seed(0)
+    G, D = gan.dcgan_generator(16, 8), gan.dcgan_discriminator(8)
+    images = G(torch.randn(3, 16))
+    assert images.shape == (3, 1, 28, 28)
+    assert -1 <= images.min() < 0 < images.max() <= 1
+    assert D(images).shape == (3,)
+    G.eval()
+    D.eval()
+    assert D(G(torch.randn(1, 16))).shape == (1,)
