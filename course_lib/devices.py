@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import PackedSequence
 
 __all__ = ["get_device", "available", "seed_everything", "synchronize", "to_device", "time_call"]
 
@@ -73,8 +74,9 @@ def to_device(batch: Any, device: torch.device | str, non_blocking: bool = False
     """Move every tensor in a (nested) tuple/list/dict batch to ``device``; keep everything else.
 
     Containers keep their type (named tuples included); non-tensor leaves are returned as they are.
+    A ``PackedSequence`` moves with its own ``.to()``, which keeps ``batch_sizes`` on the CPU.
     """
-    if isinstance(batch, torch.Tensor):
+    if isinstance(batch, torch.Tensor | PackedSequence):
         return batch.to(device, non_blocking=non_blocking)
     if isinstance(batch, Mapping):
         return type(batch)({k: to_device(v, device, non_blocking) for k, v in batch.items()})
