@@ -80,6 +80,23 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     return out
 
 
+# %% mutant ch04_conv2d: builds the output with torch.zeros(...), on the default device
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    B, _, H, W = x.shape
+    C_out, _, kh, kw = weight.shape
+    xp = F.pad(x, (padding, padding, padding, padding))
+    H_out = (H + 2 * padding - kh) // stride + 1
+    W_out = (W + 2 * padding - kw) // stride + 1
+    out = torch.zeros(B, C_out, H_out, W_out)
+    for i in range(H_out):
+        for j in range(W_out):
+            window = xp[:, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
+            out[:, :, i, j] = torch.einsum("bcuv,ocuv->bo", window, weight)
+    if bias is not None:
+        out = out + bias.view(1, -1, 1, 1)
+    return out
+
+
 # %% mutant ch04_box_blur: one kernel over all channels (no groups) mixes the channels
 def box_blur(x, k):
     C = x.shape[1]
@@ -91,6 +108,13 @@ def box_blur(x, k):
 def box_blur(x, k):
     C = x.shape[1]
     weight = torch.ones(C, 1, k, k, dtype=x.dtype, device=x.device)
+    return F.conv2d(x, weight, padding=k // 2, groups=C)
+
+
+# %% mutant ch04_box_blur: makes the kernel with torch.full(...), on the default device
+def box_blur(x, k):
+    C = x.shape[1]
+    weight = torch.full((C, 1, k, k), 1.0 / (k * k), dtype=x.dtype)
     return F.conv2d(x, weight, padding=k // 2, groups=C)
 
 
@@ -176,20 +200,7 @@ class EqualDetector(nn.Module):
         return self.net(x).flatten()
 
 
-def train_equal_detector(model, X, y, num_epochs=300, lr=1.0):
-    loss_fn = nn.BCELoss()
-    optimizer = torch.optim.Adadelta(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(num_epochs):
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
-
-
-# %% mutant ch04_equal_detector: forgets zero_grad, so gradients pile up across epochs
+# %% mutant ch04_equal_detector: squeeze() also drops the batch axis of a batch of one (B = 1)
 class EqualDetector(nn.Module):
     def __init__(self, hidden=4):
         super().__init__()
@@ -201,14 +212,43 @@ class EqualDetector(nn.Module):
         )
 
     def forward(self, x):
-        return self.net(x).flatten()
+        return self.net(x).squeeze()
 
 
+# %% mutant ch04_train_equal_detector: forgets zero_grad, so gradients pile up across epochs
 def train_equal_detector(model, X, y, num_epochs=300, lr=1.0):
     loss_fn = nn.BCELoss()
     optimizer = torch.optim.Adadelta(model.parameters(), lr=lr)
     losses = []
     for _ in range(num_epochs):
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+# %% mutant ch04_train_equal_detector: keeps the loss tensors instead of Python floats
+def train_equal_detector(model, X, y, num_epochs=300, lr=1.0):
+    loss_fn = nn.BCELoss()
+    optimizer = torch.optim.Adadelta(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(num_epochs):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss)
+    return losses
+
+
+# %% mutant ch04_train_equal_detector: ignores the lr argument (Adadelta's default)
+def train_equal_detector(model, X, y, num_epochs=300, lr=1.0):
+    loss_fn = nn.BCELoss()
+    optimizer = torch.optim.Adadelta(model.parameters())
+    losses = []
+    for _ in range(num_epochs):
+        optimizer.zero_grad()
         loss = loss_fn(model(X), y)
         loss.backward()
         optimizer.step()
