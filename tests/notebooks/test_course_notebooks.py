@@ -31,8 +31,6 @@ MIN_EXERCISES = {
     "08_gan": 10,
 }
 MIN_WRITTEN = {"00_setup": 1, "01_tensors": 2}  # others: 3
-# Chapters whose untouched student version still has lesson cells that fail (issue 13).
-LESSON_ERRORS_PENDING = {"03_mlp", "04_cnn"}
 
 pytestmark = pytest.mark.slow
 
@@ -70,8 +68,6 @@ def test_chapter_has_enough_exercises(selftest, chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_untouched_release_fails_only_in_exercise_cells(selftest, chapter):
     """Does every lesson cell of the untouched student notebook run while the exercises are stubs?"""
-    if chapter in LESSON_ERRORS_PENDING:
-        pytest.skip("lesson cells still wait for exercises here (issue 13)")
     assert selftest["chapters"][chapter]["release_lesson_errors"] == []
 
 
