@@ -82,16 +82,16 @@ def _fresh(cached: Path, source: Path) -> bool:
     return cached.stat().st_mtime > max(p.stat().st_mtime for p in inputs)
 
 
-def executed_chapters(executed: Path | None) -> dict[str, Path]:
-    """chapter -> an executed notebook of it, executing (into the cache) those not at hand."""
+def executed_chapters(executed: Path | None, cache: Path = CACHE) -> dict[str, Path]:
+    """chapter -> an executed notebook of it, executing (into ``cache``) those not at hand."""
     found = {}
     for chapter in find_chapters(REPO / "solutions"):
         given = executed / f"{chapter.name}.ipynb" if executed else None
-        cached = CACHE / f"{chapter.name}.ipynb"
+        cached = cache / f"{chapter.name}.ipynb"
         if given is not None and given.exists():
             found[chapter.name] = given
         elif _fresh(cached, chapter.solution):
-            print(f"book: {chapter.name}: reusing {cached.relative_to(REPO)}")
+            print(f"book: {chapter.name}: reusing {cached}")
             found[chapter.name] = cached
         else:
             print(f"book: {chapter.name}: executing in fast mode ...", flush=True)
@@ -158,9 +158,9 @@ def write_sources(src: Path, chapters: dict[str, Path]) -> None:
         )
 
 
-def build(executed: Path | None, out: Path) -> Path:
+def build(executed: Path | None, out: Path, cache: Path = CACHE) -> Path:
     """Build the site into ``out/html`` and return the path of its index page."""
-    chapters = executed_chapters(executed)
+    chapters = executed_chapters(executed, cache)
     src, html = out / "src", out / "html"
     write_sources(src, chapters)
     shutil.rmtree(html, ignore_errors=True)
@@ -173,9 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--executed", type=Path, help="folder of executed <chapter>.ipynb")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "book")
+    parser.add_argument(
+        "--cache", type=Path, default=CACHE, help="where executed chapters are kept"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    index = build(args.executed, args.out.resolve())
+    index = build(args.executed, args.out.resolve(), args.cache.resolve())
     print(f"book: built in {time.perf_counter() - start:.0f} s; open {index}")
     return 0
 
