@@ -51,6 +51,7 @@ grade: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/training_loop.py
 	$(BIN)/python bench/grading.py
+	$(BIN)/python bench/sandbox.py
 
 doctor: $(STAMP)
 	$(BIN)/python -m course_lib doctor

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from autograder import chapters as chapters_mod
-from autograder import grade, release, selftest, validate
+from autograder import grade, release, sandbox, selftest, validate
 from autograder.chapters import REPO_ROOT
 
 __all__ = ["main"]
@@ -56,6 +56,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chapters", nargs="*", default=None, help="default: those submitted")
     p.add_argument(
         "--full", action="store_true", help="grade in full mode (default: COURSE_FAST=1)"
+    )
+    p.add_argument(
+        "--sandbox",
+        choices=["auto", "bwrap", "none"],
+        default="auto",
+        help="confine each kernel with bubblewrap (auto: when this machine allows it)",
+    )
+    p.add_argument(
+        "--memory",
+        type=sandbox.parse_size,
+        default="4G",
+        help="memory a notebook may add to its kernel's start-up size (default 4G; 0: no limit)",
+    )
+    p.add_argument(
+        "--processes",
+        type=_positive,
+        default=256,
+        help="processes + threads per kernel (default 256)",
     )
 
     p = sub.add_parser("selftest", help="prove the grader on each chapter")
@@ -107,8 +125,20 @@ def _grade(args: argparse.Namespace) -> int:
             )
     all_chapters = chapters_mod.find_chapters(args.solutions, args.chapters)
     chapters = all_chapters if args.chapters else grade.chapters_submitted(args.dir, all_chapters)
+    settings = sandbox.resolve(
+        args.sandbox, memory=args.memory, processes=args.processes, device=args.device
+    )
+    print(
+        grade.sandbox_banner(settings),
+        end="",
+        file=sys.stderr if not settings.active else sys.stdout,
+    )
     options = grade.Options(
-        timeout=args.timeout, workers=args.workers, device=args.device, fast=not args.full
+        timeout=args.timeout,
+        workers=args.workers,
+        device=args.device,
+        fast=not args.full,
+        sandbox=settings,
     )
     results = grade.grade_class(args.dir, args.out, chapters, options, log=sys.stdout)
     print(

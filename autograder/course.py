@@ -6,6 +6,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from nbgrader.api import Gradebook
@@ -21,6 +22,7 @@ from traitlets.config import Config
 
 from autograder.chapters import Chapter
 from autograder.preprocessors import SafeExecute, StderrNotCounted
+from autograder.sandbox import Sandbox
 
 __all__ = [
     "COURSE_ID",
@@ -48,8 +50,22 @@ class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message carries the end of its log."""
 
 
-def make_api(root: Path, *, timeout: int = 60, restore_missing: bool = True) -> NbGraderAPI:
-    """Return nbgrader's API on the course directory ``root`` with the autograder's settings."""
+def make_api(
+    root: Path,
+    *,
+    timeout: int = 60,
+    restore_missing: bool = True,
+    sandbox: Sandbox | None = None,
+    scratch: Path | None = None,
+    guard_imports: Sequence[str] = (),
+    guard_names: Sequence[str] = (),
+) -> NbGraderAPI:
+    """Return nbgrader's API on the course directory ``root`` with the autograder's settings.
+
+    ``sandbox`` (autograder.sandbox) confines the kernels, with their files under ``scratch``;
+    test cells always run through the guard, which binds ``guard_names`` afresh from the
+    chapter's ``guard_imports`` before each test (autograder.guard).
+    """
     _venv_on_path()
     c = Config()
     c.CourseDirectory.root = str(root)
@@ -67,6 +83,11 @@ def make_api(root: Path, *, timeout: int = 60, restore_missing: bool = True) -> 
     c.Execute.timeout = timeout
     c.Execute.interrupt_on_timeout = True
     c.Execute.startup_timeout = 120
+    c.SafeExecute.guard = True
+    c.SafeExecute.sandbox = sandbox
+    c.SafeExecute.scratch = str(scratch) if scratch else ""
+    c.SafeExecute.guard_imports = list(guard_imports)
+    c.SafeExecute.guard_names = list(guard_names)
     c.OverwriteCells.add_missing_cells = restore_missing
     c.OverwriteCells.missing_cell_notification = (
         "This test cell was missing from the submission; the autograder restored it.\n"

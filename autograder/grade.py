@@ -11,24 +11,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import course, job, steps
+from autograder import course, job, sandbox, steps
 from autograder.chapters import Chapter, chapter_number, read_notebook
 
 __all__ = ["Options", "locate", "chapters_submitted", "grade_class", "write_grades", "CSV_FIELDS"]
 
-CSV_FIELDS = ["student", "chapter", "grade_id", "score", "max"]
+CSV_FIELDS = ["student", "chapter", "grade_id", "score", "max", "flagged"]
 SAFE_NAME = re.compile(r"^[\w.@+-]+$")
 
 
 @dataclass
 class Options:
-    """How to grade: per-cell timeout, parallel workers, device, fast mode, restoring cells."""
+    """How to grade: per-cell timeout, parallel workers, device, fast mode, restoring cells, sandbox.
+
+    ``sandbox`` None grades without one (trusted notebooks: the self-test); ``grade`` resolves
+    ``--sandbox auto`` into settings with :func:`autograder.sandbox.resolve`.
+    """
 
     timeout: int = 60
     workers: int = 1
     device: str | None = None  # None: let course_lib.devices choose
     fast: bool = True
     restore_missing: bool = True
+    sandbox: sandbox.Sandbox | None = None
 
     def kernel_env(self) -> dict[str, str]:
         """Environment for the grading kernels: fast mode, no bars, and a share of the CPU each.
@@ -128,13 +133,14 @@ def grade_class(
                         / f"{chapter.name}.html",
                         timeout=options.timeout,
                         restore_missing=options.restore_missing,
+                        sandbox=options.sandbox,
                         notes=list(located.notes.get(chapter.name, [])),
                     )
                 )
         skipped = [p.name for p in students if not SAFE_NAME.match(p.name)]
         results = run_jobs(jobs, options)
     write_grades(out_dir / "grades.csv", results)
-    report = format_report(results, skipped)
+    report = sandbox_banner(options.sandbox) + format_report(results, skipped)
     steps.write_atomic(out_dir / "report.txt", report)
     if log is not None:
         log.write(report)
@@ -161,9 +167,27 @@ def write_grades(path: Path, results: list[dict]) -> None:
                     "grade_id": cell["grade_id"],
                     "score": score,
                     "max": f"{cell['max']:g}",
+                    "flagged": "yes" if result.get("flags") else "",
                 }
             )
     steps.write_atomic(path, buffer.getvalue())
+
+
+def sandbox_banner(settings: sandbox.Sandbox | None) -> str:
+    """The report's first lines: how the kernels were confined, and loudly what was lacking."""
+    if settings is None or not settings.active:
+        reason = settings.reason if settings is not None else "not asked for"
+        lines = [f"WARNING: graded WITHOUT a sandbox ({reason}). This run had:"]
+        lines += [f"  - {line}" for line in sandbox.lacks(settings or sandbox.NO_SANDBOX)]
+        lines.append("  Test cells still ran through the guard; the screen still flagged code.")
+    else:
+        limit = f"{settings.memory / sandbox.GiB:g} GiB" if settings.memory else "no"
+        lines = [
+            f"sandbox: bwrap ({settings.bwrap}): no network, private files, "
+            f"{limit} memory limit, {settings.processes} processes per kernel"
+        ]
+        lines += [f"  - {line}" for line in sandbox.lacks(settings)]
+    return "\n".join(lines) + "\n\n"
 
 
 def format_report(results: list[dict], skipped: list[str] = ()) -> str:
@@ -175,9 +199,12 @@ def format_report(results: list[dict], skipped: list[str] = ()) -> str:
         got = sum(c["score"] or 0 for c in auto)
         total = sum(c["max"] for c in auto)
         extra = f" (+{sum(c['max'] for c in manual):g} to grade by hand)" if manual else ""
+        flagged = " FLAGGED FOR REVIEW" if result.get("flags") else ""
         lines.append(
-            f"{result['student']} {result['chapter']}: {got:g}/{total:g}{extra} [{result['status']}]"
+            f"{result['student']} {result['chapter']}: {got:g}/{total:g}{extra} "
+            f"[{result['status']}]{flagged}"
         )
+        lines += [f"    ! {flag}" for flag in result.get("flags", [])]
         lines += [f"    - {note}" for note in result["notes"]]
     lines += [f"skipped folder {name!r}: not a usable student id" for name in skipped]
     return "\n".join(lines) + "\n"

@@ -17,14 +17,28 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import course
+from autograder import course, screen
 from autograder.chapters import GradeCell, cell_grade_id, chapter_number, grade_cells, read_notebook
-from autograder.preprocessors import DEAD_KERNEL, MARK, NOT_RUN, OUTPUT_CAPPED, STDERR_MOVED
+from autograder.preprocessors import (
+    DEAD_KERNEL,
+    DURING,
+    FORGED_RECEIPT,
+    MARK,
+    NO_RECEIPT,
+    NOT_RUN,
+    OUTPUT_CAPPED,
+    RESULT_DROPPED,
+    STDERR_MOVED,
+    UNDONE,
+)
+from autograder.sandbox import Sandbox
+from autograder.validate import shorten
 
 __all__ = ["Job", "StepFailed", "GRADE_STEPS", "run", "write_atomic"]
 
 
 MAX_ERROR_NOTES = 8
+NOTE_LIMIT = 600  # characters of one error message in the notes (cut after a whole sentence)
 
 
 class StepFailed(Exception):
@@ -44,9 +58,14 @@ class Job:
     timeout: int = 60
     restore_missing: bool = True
     keep_executed: Path | None = None  # where to copy the executed notebook (self-test, website)
+    sandbox: Sandbox | None = None  # None: the kernel runs unconfined (trusted notebooks)
     notes: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # reasons to review the submission by hand
     expected: list[GradeCell] = field(default_factory=list)
     known_ids: set[str] = field(default_factory=set)  # every nbgrader grade_id in the source
+    reference: NotebookNode | None = None  # the chapter's source notebook
+    imports: list[str] = field(default_factory=list)  # the chapter's import statements
+    test_names: list[str] = field(default_factory=list)  # names its test cells read
     nb: NotebookNode | None = None
     scores: dict[str, float] = field(default_factory=dict)
     nbgrader_feedback: Path | None = None
@@ -69,6 +88,7 @@ class Job:
             "chapter": self.chapter,
             "status": self.status,
             "notes": self.notes,
+            "flags": self.flags,
             "errors": self.errors,
             "not_run": self.not_run,
             "cells": cells,
@@ -81,6 +101,9 @@ def load_expected(job: Job) -> None:
     source = read_notebook(job.template / "source" / job.chapter / f"{job.chapter}.ipynb")
     job.expected = grade_cells(source)
     job.known_ids = {cell_grade_id(cell) for cell in source.cells} - {None}
+    job.reference = source
+    job.imports = screen.chapter_imports(source)
+    job.test_names = screen.test_names(source)
 
 
 def read_submission(job: Job) -> None:
@@ -162,6 +185,11 @@ def drop_unknown_ids(job: Job) -> None:
             job.notes.append(f"{grade_id}: not a cell of this assignment; run as an ordinary cell")
 
 
+def screen_code(job: Job) -> None:
+    """Flag for review each construct of the student's code that could change how tests run."""
+    job.flags += [str(finding) for finding in screen.screen(job.nb, job.reference)]
+
+
 def stage(job: Job) -> None:
     """Lay out a private nbgrader course with this one submission in it."""
     root = job.work / "course"
@@ -174,7 +202,13 @@ def stage(job: Job) -> None:
 def autograde(job: Job) -> None:
     """Run nbgrader's autograde (restores locked cells, executes with per-cell timeouts)."""
     api = course.make_api(
-        job.work / "course", timeout=job.timeout, restore_missing=job.restore_missing
+        job.work / "course",
+        timeout=job.timeout,
+        restore_missing=job.restore_missing,
+        sandbox=job.sandbox,
+        scratch=job.work / "kernel",
+        guard_imports=job.imports,
+        guard_names=job.test_names,
     )
     try:
         course.autograde(api, job.chapter, job.student)
@@ -210,6 +244,7 @@ def note_execution(job: Job) -> None:
             job.notes.append(f"{where}: output was too large and was cut")
         if marks.get(STDERR_MOVED):
             job.notes.append(f"{where}: wrote to stderr (warnings?); not counted against you")
+        job.flags += _guard_flags(where, marks)
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         for output in errors:
             if output.get("ename") in {"CellTimeoutError", "KeyboardInterrupt"}:
@@ -217,15 +252,38 @@ def note_execution(job: Job) -> None:
                 if note not in job.notes:
                     job.notes.append(note)
             elif output.get("ename") != "KernelDied":
-                failed.append(
-                    f"{where}: {output.get('ename')}: {str(output.get('evalue', ''))[:150]}"
-                )
+                evalue = shorten(str(output.get("evalue", "")), NOTE_LIMIT)
+                failed.append(f"{where}: {output.get('ename')}: {evalue}")
     if not_run:
         job.notes.append(f"{not_run} cells after the kernel died were not run")
     job.errors = failed
     job.notes += failed[:MAX_ERROR_NOTES]
     if len(failed) > MAX_ERROR_NOTES:
         job.notes.append(f"... and {len(failed) - MAX_ERROR_NOTES} more cells raised errors")
+
+
+def _guard_flags(where: str, marks: dict) -> list[str]:
+    """Review reasons from what the guard reported for one test cell (autograder.preprocessors)."""
+    flags = []
+    if marks.get(NO_RECEIPT):
+        flags.append(
+            f"{where}: scored 0: the test's code did not run to its end "
+            "(the notebook changes how cells run)"
+        )
+    if marks.get(DURING):
+        flags.append(
+            f"{where}: scored 0: changed while the test ran: {'; '.join(marks[DURING][:4])}"
+        )
+    if marks.get(UNDONE):
+        flags.append(
+            f"{where}: the grader undid, before the test: {'; '.join(marks[UNDONE][:4])}"
+            + (f" (and {len(marks[UNDONE]) - 4} more)" if len(marks[UNDONE]) > 4 else "")
+        )
+    if marks.get(FORGED_RECEIPT):
+        flags.append(f"{where}: an output imitated the grader's receipt")
+    if marks.get(RESULT_DROPPED):
+        flags.append(f"{where}: the test cell produced a value (nbgrader partial credit); ignored")
+    return flags
 
 
 def nbgrader_feedback(job: Job) -> None:
@@ -246,13 +304,15 @@ GRADE_STEPS: list[Callable[[Job], None]] = [
     inspect_cells,
     deduplicate,
     drop_unknown_ids,
+    screen_code,
     stage,
     autograde,
     note_execution,
     nbgrader_feedback,
 ]
 """Order matters: cells are inspected before they are deduplicated and before nbgrader restores
-them; notes need the executed copy (tests/autograder/test_steps.py checks the order)."""
+them; the screen reads the cells that will run; notes need the executed copy
+(tests/autograder/test_steps.py checks the order)."""
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -269,7 +329,16 @@ def _banner(job: Job) -> str:
     got = sum(c["score"] for c in auto)
     total = sum(c["max"] for c in auto)
     items = "".join(f"<li>{html.escape(note)}</li>" for note in job.notes)
-    return (
+    flags = "".join(f"<li>{html.escape(flag)}</li>" for flag in job.flags)
+    flagged = (
+        '<div style="border:2px solid #c00;padding:8px;margin:8px;font-family:sans-serif">'
+        "<h2>Flagged for review</h2><p>This notebook contains code that can change how the "
+        "grader's tests run. An instructor will look at it.</p>"
+        f"<ul>{flags}</ul></div>"
+        if flags
+        else ""
+    )
+    return flagged + (
         '<div style="border:2px solid #888;padding:8px;margin:8px;font-family:sans-serif">'
         f"<h2>{html.escape(job.chapter)}: {got:g} / {total:g} autograded points</h2>"
         f"<p>Student: {html.escape(job.student)}. Status: {html.escape(job.status)}.</p>"
@@ -311,4 +380,5 @@ def run(job: Job, steps: list[Callable[[Job], None]] = GRADE_STEPS) -> dict:
             job.keep_executed.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(graded, job.keep_executed)
         shutil.rmtree(job.work / "course", ignore_errors=True)
+        shutil.rmtree(job.work / "kernel", ignore_errors=True)
     return job.result()

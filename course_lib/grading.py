@@ -14,12 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
-import torch._dynamo  # noqa: F401  (see below)
 from torch.overrides import TorchFunctionMode
-
-# Meta kernels written in Python import torch._dynamo the first time they run, and that import
-# wraps torch.manual_seed and friends. Imported here, with the set-up, it cannot happen inside a
-# test cell (check_device runs code on meta), where the grading guard would see torch change.
 
 __all__ = [
     "rng",

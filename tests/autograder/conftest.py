@@ -11,8 +11,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import fixture_course  # noqa: E402
+import hostile_class  # noqa: E402
 
-from autograder import chapters, grade, release  # noqa: E402
+from autograder import chapters, grade, release, sandbox  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +39,10 @@ def fixture_release(
 
 @pytest.fixture(scope="session")
 def graded_class(fixture_chapter, fixture_release, tmp_path_factory):
-    """Grade a class with one student per kind of bad input; return (students, results, out dir, log)."""
+    """Grade a class with one student per kind of bad input; return (students, results, out dir, log).
+
+    The kernels run in the sandbox where this machine allows one, as ``grade`` runs them.
+    """
     root = tmp_path_factory.mktemp("class")
     students = fixture_course.write_class(
         root / "submissions", fixture_release, fixture_chapter.solution
@@ -46,6 +50,11 @@ def graded_class(fixture_chapter, fixture_release, tmp_path_factory):
     out = root / "out"
     log = io.StringIO()
     results = grade.grade_class(
-        root / "submissions", out, [fixture_chapter], grade.Options(timeout=5, workers=2), log=log
+        root / "submissions",
+        out,
+        [fixture_chapter],
+        grade.Options(timeout=5, workers=2, sandbox=sandbox.resolve("auto")),
+        log=log,
     )
+    results = map(hostile_class.as_dict, results)
     return students, {r["student"]: r for r in results}, out, log.getvalue()

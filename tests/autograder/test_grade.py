@@ -18,7 +18,7 @@ def test_every_student_has_a_complete_gradebook_row_set(graded_class):
     students, _, out, _ = graded_class
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert rows and list(rows[0]) == ["student", "chapter", "grade_id", "score", "max"]
+    assert rows and list(rows[0]) == ["student", "chapter", "grade_id", "score", "max", "flagged"]
     assert {r["student"] for r in rows} == set(students)
     for student in students:
         ids = sorted(r["grade_id"] for r in rows if r["student"] == student)
@@ -61,6 +61,13 @@ def test_each_bad_input_gets_a_fair_score_and_a_clear_note(graded_class, student
         assert note in log
 
 
+def test_bad_input_is_not_cheating(graded_class):
+    """Are broken but honest submissions graded without being flagged for review?"""
+    _, results, out, _ = graded_class
+    assert {s: r["flags"] for s, r in results.items() if r["flags"]} == {}
+    assert "FLAGGED" not in (out / "report.txt").read_text()
+
+
 def test_an_untouched_written_answer_scores_zero_and_an_answered_one_waits_for_a_human(
     graded_class,
 ):
@@ -75,7 +82,7 @@ def test_an_untouched_written_answer_scores_zero_and_an_answered_one_waits_for_a
 def test_grade_command_writes_the_gradebook_and_feedback(
     fixture_solutions, fixture_release, tmp_path
 ):
-    """Does `python -m autograder grade DIR --out OUT` grade a small class end to end?"""
+    """Does `grade DIR --out OUT --sandbox none` grade a small class, saying what it lacks?"""
     import shutil
     import subprocess
     import sys
@@ -100,6 +107,8 @@ def test_grade_command_writes_the_gradebook_and_feedback(
             "2",
             "--timeout",
             "20",
+            "--sandbox",
+            "none",
         ],
         capture_output=True,
         text=True,
@@ -107,7 +116,9 @@ def test_grade_command_writes_the_gradebook_and_feedback(
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = (out / "grades.csv").read_text().splitlines()
-    assert "amy,98_fixture,ch98_hypot,2,2" in rows and "ben,98_fixture,ch98_hypot,0,2" in rows
+    assert "amy,98_fixture,ch98_hypot,2,2," in rows and "ben,98_fixture,ch98_hypot,0,2," in rows
+    assert "graded WITHOUT a sandbox (--sandbox none was asked for)" in proc.stderr
+    assert "can reach the network" in (out / "report.txt").read_text()
     assert (out / "feedback" / "amy" / "98_fixture.html").exists() and (
         out / "feedback" / "ben" / "98_fixture.html"
     ).exists()

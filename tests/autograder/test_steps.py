@@ -22,6 +22,11 @@ def test_cells_are_inspected_before_deduplication_and_restoration():
     )
 
 
+def test_the_screen_reads_the_cells_that_will_run():
+    """Is the code screened after duplicates and foreign cells are settled, before it runs?"""
+    assert _pos(steps.drop_unknown_ids) < _pos(steps.screen_code) < _pos(steps.stage)
+
+
 def test_execution_notes_and_feedback_come_after_autograding():
     """Are notes read from the executed notebook, and feedback rendered last?"""
     assert _pos(steps.autograde) < _pos(steps.note_execution) < _pos(steps.nbgrader_feedback)
