@@ -15,14 +15,14 @@ train; in fast mode (``COURSE_FAST=1``) real splits are cut to ``FAST_SIZES``.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from course_lib import config, datasets, splits
-from course_lib.datasets import DataUnavailable
+from course_lib import datasets, splits
+from course_lib.datasets import DOWNLOADABLE, DataUnavailable, main, prefetch
 from course_lib.net import CONNECT_TIMEOUT
 from course_lib.splits import FAST_SIZES, SPLITS, stratified_split
 
@@ -37,10 +37,15 @@ __all__ = [
     "glove",
     "imdb",
     "surnames",
+    "image_folder",
+    "uci_digits",
+    "imagenet_resnet18",
+    "digit_backbone",
     "loader",
     "stratified_split",
     "prefetch",
     "main",
+    "DOWNLOADABLE",
     "SPLITS",
     "CONNECT_TIMEOUT",
     "FAST_SIZES",
@@ -223,50 +228,7 @@ def loader(
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# python -m course_lib data prefetch
-
-prefetch = datasets.prefetch
-DOWNLOADABLE = [name for name, ds in datasets.REGISTRY.items() if ds.download is not None]
-USAGE = (
-    "usage: python -m course_lib data prefetch [NAME ...]   (names: "
-    + ", ".join(DOWNLOADABLE)
-    + ")"
-)
-
-
-def main(argv: list[str]) -> int:
-    """``data prefetch [NAME ...]``: fetch and verify real data sets; exit 1 if any is missing."""
-    if not argv or argv[0] in {"-h", "--help"}:
-        print(USAGE)
-        return 0 if argv else 2
-    if argv[0] != "prefetch":
-        print(f"unknown data command {argv[0]!r}\n{USAGE}", file=sys.stderr)
-        return 2
-    names = argv[1:] or DOWNLOADABLE
-    unknown = [n for n in names if n not in DOWNLOADABLE]
-    if unknown:
-        print(f"unknown data set(s) {unknown}\n{USAGE}", file=sys.stderr)
-        return 2
-    print(f"data root: {config.DATA_ROOT}")
-    results = prefetch(names)
-    for name, error in results.items():
-        ds = datasets.REGISTRY[name]
-        done = f"ok (checksum: {ds.download.checksum})"
-        print(f"  {name:13s} {done if error is None else 'NOT FETCHED: ' + error}")
-    missing = [n for n, e in results.items() if e is not None]
-    if missing:
-        print(f"could not fetch {', '.join(missing)}; the course will use offline sources for them")
-        return 1
-    return 0
-
-
-# ---------------------------------------------------------------------------------------------
 # chapter 06: an image folder on disk, UCI's 8x8 digits, pretrained backbones
-
-from pathlib import Path  # noqa: E402  (for the loaders below)
-
-__all__ += ["image_folder", "uci_digits", "imagenet_resnet18", "digit_backbone"]
 
 
 def image_folder() -> Path:

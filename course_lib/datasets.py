@@ -17,6 +17,7 @@ data set, data root and offline setting; the choice is remembered under the same
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,8 @@ __all__ = [
     "choose",
     "status",
     "prefetch",
+    "main",
+    "DOWNLOADABLE",
 ]
 
 
@@ -498,3 +501,39 @@ def _image_folder_records() -> list[DataSet]:
 
 
 REGISTRY.update({ds.name: ds for ds in _image_folder_records()})
+
+
+# python -m course_lib data prefetch
+
+DOWNLOADABLE = [name for name, ds in REGISTRY.items() if ds.download is not None]
+USAGE = (
+    "usage: python -m course_lib data prefetch [NAME ...]   (names: "
+    + ", ".join(DOWNLOADABLE)
+    + ")"
+)
+
+
+def main(argv: list[str]) -> int:
+    """``data prefetch [NAME ...]``: fetch and verify real data sets; exit 1 if any is missing."""
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(USAGE)
+        return 0 if argv else 2
+    if argv[0] != "prefetch":
+        print(f"unknown data command {argv[0]!r}\n{USAGE}", file=sys.stderr)
+        return 2
+    names = argv[1:] or DOWNLOADABLE
+    unknown = [n for n in names if n not in DOWNLOADABLE]
+    if unknown:
+        print(f"unknown data set(s) {unknown}\n{USAGE}", file=sys.stderr)
+        return 2
+    print(f"data root: {config.DATA_ROOT}")
+    results = prefetch(names)
+    for name, error in results.items():
+        ds = REGISTRY[name]
+        done = f"ok (checksum: {ds.download.checksum})"
+        print(f"  {name:13s} {done if error is None else 'NOT FETCHED: ' + error}")
+    missing = [n for n, e in results.items() if e is not None]
+    if missing:
+        print(f"could not fetch {', '.join(missing)}; the course will use offline sources for them")
+        return 1
+    return 0
