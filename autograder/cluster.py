@@ -10,6 +10,7 @@ reason, so the batch always finishes.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import logging
@@ -184,30 +185,27 @@ def run_tasks(
     resources = {GPU: 1} if options.device == "cuda" else None
     run = uuid.uuid4().hex[:8]
     outcomes: list[Graded | None] = [None] * len(tasks)
-    queue = iter(enumerate(tasks))
+    waiting = collections.deque((index, task, 0) for index, task in enumerate(tasks))
     in_flight: dict[str, tuple[int, Task, int]] = {}  # key -> index, task, tries so far
     finished = as_completed()
 
-    def submit(index: int, task: Task, tries: int) -> None:
-        future = client.submit(
-            function,
-            task,
-            templates[task.chapter],  # by value: a task waits on nothing, and a lost worker
-            options,  # loses no data that others need
-            env,
-            key=f"grade-{task.student}-{task.chapter}-{run}-{index}-{tries}",
-            pure=False,
-            resources=resources,
-        )
-        in_flight[future.key] = (index, task, tries + 1)
-        finished.add(future)
-
     def fill() -> None:
+        """Submit waiting tasks (retries first) until every worker thread has one."""
         slots = max(1, _slots(client, options.device))  # a restarting cluster still gets one
-        for index, task in queue:
-            submit(index, task, 0)
-            if len(in_flight) >= slots:
-                return
+        while waiting and len(in_flight) < slots:
+            index, task, tries = waiting.popleft()
+            future = client.submit(
+                function,
+                task,
+                templates[task.chapter],  # by value: a task waits on nothing, and a lost
+                options,  # worker loses no data that others need
+                env,
+                key=f"grade-{task.student}-{task.chapter}-{run}-{index}-{tries}",
+                pure=False,
+                resources=resources,
+            )
+            in_flight[future.key] = (index, task, tries + 1)
+            finished.add(future)
 
     fill()
     with tqdm(
@@ -217,12 +215,12 @@ def run_tasks(
             index, task, tries = in_flight.pop(future.key)
             graded = _outcome(future, task, templates[task.chapter], tries)
             future.release()
-            if graded is None:
-                submit(index, task, tries)
-                continue
-            outcomes[index] = graded
-            if done is not None:
-                done(graded)
-            bar.update()
+            if graded is None:  # its worker died: once more, before any new task
+                waiting.appendleft((index, task, tries))
+            else:
+                outcomes[index] = graded
+                if done is not None:
+                    done(graded)
+                bar.update()
             fill()
     return outcomes

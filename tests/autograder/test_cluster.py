@@ -230,3 +230,20 @@ def test_a_second_run_grades_only_new_and_changed_submissions(
     assert untouched.stat().st_mtime_ns == before
     others = {r["student"] for r in _rows(embedded_out / "grades.csv")} - {"hal"}
     assert _rows(out / "grades.csv", others) == _rows(embedded_out / "grades.csv", others)
+
+
+def test_a_cluster_of_daemonic_workers_is_refused_with_the_fix(fixture_chapter):
+    """Does grading on workers that cannot start processes stop at once and say what to set?"""
+    import dask
+    from distributed import LocalCluster
+
+    templates = batch.build_templates([fixture_chapter])
+    with (
+        dask.config.set({"distributed.worker.daemon": True}),
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        ) as local,
+        Client(local) as client,
+    ):
+        with pytest.raises(ValueError, match="DASK_DISTRIBUTED__WORKER__DAEMON=False"):
+            cluster.run_tasks(client, [Task("ann", fixture_chapter.name, None)], templates, OPTIONS)
