@@ -15,8 +15,8 @@ import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-# chapters whose figures carry alt text (issue 13 covers 00-04; later chapters join when written)
-ALT_TEXT_CHAPTERS = ["00_setup", "01_tensors", "02_autograd", "03_mlp", "04_cnn"]
+# every chapter's figures carry alt text (the website shows it to readers who cannot see them)
+ALT_TEXT_CHAPTERS = sorted(p.stem for p in (REPO / "solutions").glob("[0-9][0-9]_*.ipynb"))
 # a lesson cell draws a figure when it shows one with pyplot or the course's viz helpers
 DRAWS = re.compile(r"plt\.show\(\)|viz\.(show_images|plot_history|LivePlot)\(|^compare\(", re.M)
 
@@ -226,3 +226,54 @@ def test_a_decaying_learning_rate_settles_lower(executed):
     decay_val = losses("lr 0.3, halved every 2 epochs", "validation")
     assert decay_train[-1] < const_train[-1] / 3 and decay_val[-1] < const_val[-1]
     assert any(b > a for a, b in zip(const_val, const_val[1:], strict=False))  # jumps about
+
+
+# --- 06_transfer ----------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_split_is_disjoint_and_imagefolder_agrees(executed):
+    """Sections 1 and 3: the 60/20/20 split has no overlap; ImageFolder numbers the classes and
+    orders the images as our class_index and CSV do; the two eval versions are equal."""
+    text = _printed(executed, "06_transfer", "split_of = grading.with_fallback")
+    assert "| overlap: 0" in text
+    text = _printed(executed, "06_transfer", "image_folder = tv_datasets.ImageFolder(")
+    assert "same class indices as ours: True" in text and "same order as the CSV: True" in text
+    text = _printed(executed, "06_transfer", "versions = [train_tf(example)")
+    assert "the two eval versions are equal: True" in text
+
+
+@pytest.mark.slow
+def test_the_scratch_resnet_learns_something(executed):
+    """Section 4: the reloaded best weights of the small ResNet beat chance on the test split."""
+    text = _printed(executed, "06_transfer", "scratch_net = pretrained.ResNet(")
+    acc, chance = _numbers(r"best weights ([\d.]+) \(chance ([\d.]+)\)", text)
+    assert acc > 2 * chance
+
+
+@pytest.mark.slow
+def test_weights_only_refuses_the_whole_model(executed):
+    """Section 5: weights_only=True refuses the pickled model; the state_dict loads into a new model."""
+    text = _printed(executed, "06_transfer", "whole_path, state_path =")
+    assert "weights_only=True refuses the whole model" in text
+    assert "<All keys matched successfully>" in text
+
+
+@pytest.mark.slow
+def test_the_mnist_head_is_far_above_chance_on_uci(executed):
+    """Section 6: the MNIST network with its old head gets a good part of UCI's digits right."""
+    text = _printed(executed, "06_transfer", "digit_cnn = data.digit_backbone()")
+    (old_head,) = _numbers(r"on UCI's test digits: ([\d.]+)", text)
+    assert 0.3 < old_head < 0.95
+
+
+@pytest.mark.slow
+def test_transfer_beats_scratch_by_five_points(executed):
+    """Section 6: with 10 labels per class and the same budget, transfer leads scratch by >= 5 points,
+    and the curves' sentence holds: after epoch 1 both transferred models are far above chance,
+    scratch starts near it."""
+    text = _printed(executed, "06_transfer", "contenders_of = grading.with_fallback")
+    assert "goal of 5 points reached: True" in text
+    (scratch,) = _numbers(r"scratch\s+test accuracy ([\d.]+)", text)
+    (tuned,) = _numbers(r"fine-tuned test accuracy ([\d.]+)", text)
+    assert tuned - scratch >= 0.05
