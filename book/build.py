@@ -7,9 +7,11 @@ page is the chapter's solution run top to bottom in fast mode (``COURSE_FAST=1``
 its outputs and figures; nbgrader's ``### BEGIN/END SOLUTION`` and ``### BEGIN/END HIDDEN TESTS``
 marker lines are removed for readers. Executed notebooks come from ``--executed DIR``
 (``<chapter>.ipynb``, as ``autograder selftest --executed`` writes them) or from the cache
-``build/executed/``, reused while it is newer than the chapter and ``course_lib``; any other chapter
-is executed here. Sphinx with myst-nb and sphinx-book-theme writes the site, offline, to
-``<out>/html`` (open ``index.html``).
+``build/executed/``, reused while it is newer than the chapter and ``course_lib``; any other chapter,
+and those named with ``--run``, are executed here. A chapter that fails to run is left out of the
+site, said so, and the build exits with status 1 (the site of the other chapters is still written).
+Sphinx with myst-nb and sphinx-book-theme writes the site, offline, to ``<out>/html`` (open
+``index.html``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ def strip_markers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+class ChapterFailed(Exception):
+    """A chapter's solution notebook raised while running in fast mode."""
+
+
 def execute(source: Path, target: Path) -> float:
     """Run the notebook ``source`` top to bottom in fast, offline mode; write it with outputs."""
     start = time.perf_counter()
@@ -65,7 +71,7 @@ def execute(source: Path, target: Path) -> float:
     try:
         client.execute()
     except CellExecutionError as exc:
-        raise SystemExit(f"book: {source.name} failed to run in fast mode:\n{exc}") from None
+        raise ChapterFailed(str(exc)) from None
     finally:
         if km.has_kernel:  # nbclient leaves a kernel it was handed running
             km.shutdown_kernel(now=True)
@@ -82,23 +88,31 @@ def _fresh(cached: Path, source: Path) -> bool:
     return cached.stat().st_mtime > max(p.stat().st_mtime for p in inputs)
 
 
-def executed_chapters(executed: Path | None, cache: Path = CACHE) -> dict[str, Path]:
-    """chapter -> an executed notebook of it, executing (into ``cache``) those not at hand."""
-    found = {}
+def executed_chapters(
+    executed: Path | None, cache: Path = CACHE, run: frozenset[str] = frozenset()
+) -> tuple[dict[str, Path], list[str]]:
+    """chapter -> an executed notebook of it, executing (into ``cache``) those not at hand or in
+    ``run``; and the chapters that failed to run."""
+    found, failed = {}, []
     for chapter in find_chapters(REPO / "solutions"):
         given = executed / f"{chapter.name}.ipynb" if executed else None
         cached = cache / f"{chapter.name}.ipynb"
-        if given is not None and given.exists():
+        if chapter.name not in run and given is not None and given.exists():
             found[chapter.name] = given
-        elif _fresh(cached, chapter.solution):
+        elif chapter.name not in run and _fresh(cached, chapter.solution):
             print(f"book: {chapter.name}: reusing {cached}")
             found[chapter.name] = cached
         else:
             print(f"book: {chapter.name}: executing in fast mode ...", flush=True)
-            seconds = execute(chapter.solution, cached)
+            try:
+                seconds = execute(chapter.solution, cached)
+            except ChapterFailed as exc:
+                print(f"book: {chapter.name}: FAILED in fast mode, left out of the site:\n{exc}")
+                failed.append(chapter.name)
+                continue
             print(f"book: {chapter.name}: executed in {seconds:.0f} s")
             found[chapter.name] = cached
-    return found
+    return found, failed
 
 
 def readme_intro() -> str:
@@ -158,15 +172,18 @@ def write_sources(src: Path, chapters: dict[str, Path]) -> None:
         )
 
 
-def build(executed: Path | None, out: Path, cache: Path = CACHE) -> Path:
-    """Build the site into ``out/html`` and return the path of its index page."""
-    chapters = executed_chapters(executed, cache)
+def build(
+    executed: Path | None, out: Path, cache: Path = CACHE, run: frozenset[str] = frozenset()
+) -> tuple[Path, list[str]]:
+    """Build the site into ``out/html``; return the path of its index page and the chapters
+    left out because they failed to run."""
+    chapters, failed = executed_chapters(executed, cache, run)
     src, html = out / "src", out / "html"
     write_sources(src, chapters)
     shutil.rmtree(html, ignore_errors=True)
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E", "-j", "auto"]
     subprocess.run([*cmd, str(src), str(html)], check=True)
-    return html / "index.html"
+    return html / "index.html", failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,10 +193,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache", type=Path, default=CACHE, help="where executed chapters are kept"
     )
+    parser.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="CHAPTER",
+        help="execute this chapter here even if --executed or the cache has it (repeatable)",
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    index = build(args.executed, args.out.resolve(), args.cache.resolve())
+    run = (
+        frozenset(c.name for c in find_chapters(REPO / "solutions", args.run))
+        if args.run
+        else frozenset()
+    )
+    executed = args.executed.resolve() if args.executed else None
+    index, failed = build(executed, args.out.resolve(), args.cache.resolve(), run)
     print(f"book: built in {time.perf_counter() - start:.0f} s; open {index}")
+    if failed:
+        print(f"book: left out (failed to run in fast mode): {', '.join(failed)}")
+        return 1
     return 0
 
 
