@@ -47,10 +47,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("notebook", type=Path)
     p.add_argument("--timeout", type=_positive, default=120, help="seconds per cell")
 
-    p = sub.add_parser("grade", help="grade DIR/<student>/<NN_topic>.ipynb")
+    p = sub.add_parser(
+        "grade", help="grade DIR/<student>/<NN_topic>.ipynb on dask (this machine or a cluster)"
+    )
     p.add_argument("dir", type=Path)
     p.add_argument("--out", type=Path, default=Path("grading"))
-    p.add_argument("--workers", type=_positive, default=max(1, (os.cpu_count() or 2) // 2))
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=max(1, (os.cpu_count() or 2) // 2),
+        help="worker processes of the embedded dask cluster (default: half the cores)",
+    )
+    p.add_argument(
+        "--cluster",
+        default=None,
+        metavar="tcp://HOST:8786",
+        help="a running dask scheduler to send the tasks to (default: $DASK_SCHEDULER_ADDRESS, "
+        "else an embedded cluster on this machine)",
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="grade every submission again (default: keep OUT's results for unchanged ones)",
+    )
     p.add_argument("--device", choices=["cpu", "cuda"], default=None)
     p.add_argument("--timeout", type=_positive, default=60, help="seconds per cell")
     p.add_argument("--chapters", nargs="*", default=None, help="default: those submitted")
@@ -116,7 +135,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    if args.device == "cuda":
+    address = args.cluster or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    if args.device == "cuda" and address is None:  # a cluster's GPU workers are checked there
         import torch
 
         if not torch.cuda.is_available():
@@ -139,11 +159,16 @@ def _grade(args: argparse.Namespace) -> int:
         device=args.device,
         fast=not args.full,
         sandbox=settings,
+        cluster=address,
     )
-    results = grade.grade_class(args.dir, args.out, chapters, options, log=sys.stdout)
-    print(
-        f"wrote {args.out / 'grades.csv'} ({len(results)} notebooks) and {args.out / 'feedback'}/"
+    results = grade.grade_class(
+        args.dir, args.out, chapters, options, log=sys.stdout, fresh=args.fresh, progress=True
     )
+    names = ", ".join(
+        str(args.out / name)
+        for name in ("grades.csv", "grades_wide.csv", "report.txt", "report.html", "feedback/")
+    )
+    print(f"wrote {names} ({len(results)} notebooks)")
     return 0
 
 

@@ -68,7 +68,11 @@ def connect(
     address = address or os.environ.get(ADDRESS_ENV) or None
     with dask.config.set(WORKER_CONFIG):  # for the whole life of the cluster: nannies restart
         if address:
-            with Client(address, timeout="30s") as client:
+            try:
+                client = Client(address, timeout="30s")
+            except OSError as exc:  # refused, unknown host, timed out
+                raise ValueError(f"cannot reach the dask scheduler at {address}: {exc}") from exc
+            with client:
                 yield client
             return
         with (

@@ -1,20 +1,46 @@
-"""Grade a class: ``DIR/<student>/<NN_topic>.ipynb`` -> ``grades.csv`` and feedback pages."""
+"""Grade a class: ``DIR/<student>/<NN_topic>.ipynb`` -> gradebooks, feedback pages, class report.
+
+:func:`grade_class` sends one task per student and chapter to dask.distributed (an embedded
+``LocalCluster`` or a running scheduler, see :mod:`autograder.cluster`); each task carries the
+notebook's bytes and the chapter's template and returns the result and the feedback page. Only
+this process writes into OUT, each file atomically: ``grades.csv``, ``grades_wide.csv``,
+``feedback/``, ``report.txt``, ``report.html`` (:mod:`autograder.report`) and the manifest that
+lets a second run into the same OUT grade only new or changed submissions
+(:mod:`autograder.manifest`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
-from autograder import course, job, sandbox, steps
+from autograder import course, report, runner, sandbox, steps
 from autograder.chapters import Chapter, chapter_number, read_notebook
+from autograder.runner import Graded, Result, Task, Template
 
-__all__ = ["Options", "locate", "chapters_submitted", "grade_class", "write_grades", "CSV_FIELDS"]
+__all__ = [
+    "CSV_FIELDS",
+    "Options",
+    "build_tasks",
+    "build_templates",
+    "chapters_submitted",
+    "feedback_path",
+    "format_report",
+    "grade_class",
+    "grades_csv",
+    "locate",
+    "run_jobs",
+    "sandbox_banner",
+]
 
 CSV_FIELDS = ["student", "chapter", "grade_id", "score", "max", "flagged"]
 SAFE_NAME = re.compile(r"^[\w.@+-]+$")
@@ -22,10 +48,12 @@ SAFE_NAME = re.compile(r"^[\w.@+-]+$")
 
 @dataclass
 class Options:
-    """How to grade: per-cell timeout, parallel workers, device, fast mode, restoring cells, sandbox.
+    """How to grade: per-cell timeout, workers, device, fast mode, restoring cells, sandbox, and
+    the dask scheduler to send the tasks to.
 
     ``sandbox`` None grades without one (trusted notebooks: the self-test); ``grade`` resolves
-    ``--sandbox auto`` into settings with :func:`autograder.sandbox.resolve`.
+    ``--sandbox auto`` into settings with :func:`autograder.sandbox.resolve`. ``cluster`` None
+    grades on an embedded cluster of ``workers`` processes (or at ``$DASK_SCHEDULER_ADDRESS``).
     """
 
     timeout: int = 60
@@ -34,6 +62,7 @@ class Options:
     fast: bool = True
     restore_missing: bool = True
     sandbox: sandbox.Sandbox | None = None
+    cluster: str | None = None  # tcp://HOST:8786
 
     def kernel_env(self) -> dict[str, str]:
         """Environment for the grading kernels: fast mode, no bars, and a share of the CPU each.
@@ -96,81 +125,142 @@ def chapters_submitted(class_dir: Path, chapters: list[Chapter]) -> list[Chapter
     return picked or chapters
 
 
+def build_tasks(class_dir: Path, chapters: list[Chapter]) -> tuple[list[Task], list[str]]:
+    """One task per student folder and chapter, the notebook read into it; and skipped folders."""
+    if not class_dir.is_dir():
+        raise FileNotFoundError(f"class folder {class_dir} does not exist")
+    folders = sorted(p for p in class_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    tasks = []
+    for folder in folders:
+        if not SAFE_NAME.match(folder.name):
+            continue
+        located = locate(folder, chapters)
+        for chapter in chapters:
+            path = located.notebooks.get(chapter.name)
+            tasks.append(
+                Task(
+                    student=folder.name,
+                    chapter=chapter.name,
+                    submission=path.read_bytes() if path is not None else None,
+                    name=str(path.relative_to(folder)) if path is not None else "",
+                    notes=tuple(located.notes.get(chapter.name, [])),
+                )
+            )
+    return tasks, [p.name for p in folders if not SAFE_NAME.match(p.name)]
+
+
+def build_templates(chapters: list[Chapter]) -> dict[str, Template]:
+    """Each chapter's private nbgrader files, generated once here and shipped with the tasks."""
+    with tempfile.TemporaryDirectory(prefix="autograder-template-") as tmp:
+        course.build_course(Path(tmp), chapters)
+        return {c.name: Template.from_course(Path(tmp), c.name) for c in chapters}
+
+
+def feedback_path(out_dir: Path, student: str, chapter: str) -> Path:
+    return out_dir / "feedback" / student / f"{chapter}.html"
+
+
 def grade_class(
     class_dir: Path,
     out_dir: Path,
     chapters: list[Chapter],
     options: Options,
-    log: Iterable | None = None,
-) -> list[dict]:
-    """Grade every student folder in ``class_dir``; write grades.csv, feedback/ and report.txt.
+    log: TextIO | None = None,
+    *,
+    client=None,
+    fresh: bool = False,
+    progress: bool = False,
+) -> list[Result]:
+    """Grade every student folder of ``class_dir`` on dask; write OUT's files; return the results
+    (one per student and chapter, in order).
 
-    Returns one result per student and chapter, in order.
+    ``client``: a ``distributed.Client`` to use (else one on ``options.cluster``, else on an
+    embedded cluster). Results of an earlier run into ``out_dir`` with the same submission,
+    chapter source and options are kept (unless ``fresh``). ``log`` gets the text report and the
+    run's messages (resuming, the dashboard's link); ``progress`` shows a bar on stderr.
     """
-    if not class_dir.is_dir():
-        raise FileNotFoundError(f"class folder {class_dir} does not exist")
-    students = sorted(p for p in class_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="autograder-") as tmp:
-        template = Path(tmp) / "template"
-        course.build_course(template, chapters)
-        jobs = []
-        for student_dir in students:
-            if not SAFE_NAME.match(student_dir.name):
-                continue
-            located = locate(student_dir, chapters)
-            for chapter in chapters:
-                jobs.append(
-                    steps.Job(
-                        student=student_dir.name,
-                        chapter=chapter.name,
-                        submission=located.notebooks.get(chapter.name),
-                        template=template,
-                        work=Path(tmp) / "jobs" / student_dir.name / chapter.name,
-                        feedback_path=out_dir
-                        / "feedback"
-                        / student_dir.name
-                        / f"{chapter.name}.html",
-                        timeout=options.timeout,
-                        restore_missing=options.restore_missing,
-                        sandbox=options.sandbox,
-                        notes=list(located.notes.get(chapter.name, [])),
-                    )
+    from autograder import cluster  # dask's import costs a second: only when grading a class
+    from autograder.manifest import Manifest, task_key
+
+    tasks, skipped = build_tasks(class_dir, chapters)
+    templates = build_templates(chapters)
+    manifest = Manifest(out_dir / "manifest.json") if fresh else Manifest.load(out_dir)
+    keys = [task_key(t, templates[t.chapter].digest, options) for t in tasks]
+    results: list[Result | None] = [
+        manifest.cached(t, k, feedback_path(out_dir, t.student, t.chapter))
+        for t, k in zip(tasks, keys, strict=True)
+    ]
+    todo = [i for i, r in enumerate(results) if r is None]
+    console = log if log is not None else sys.stdout
+    if len(todo) < len(tasks):
+        print(
+            f"resuming {out_dir}: {len(tasks) - len(todo)} notebooks already graded with the same "
+            f"content and options; grading {len(todo)}",
+            file=console,
+        )
+    key_of = {(tasks[i].student, tasks[i].chapter): keys[i] for i in todo}
+
+    def done(graded: Graded) -> None:
+        r = graded.result
+        steps.write_atomic(feedback_path(out_dir, r.student, r.chapter), graded.feedback)
+        manifest.record(r, key_of[(r.student, r.chapter)])
+        manifest.save(force=False)
+
+    if todo:
+        with contextlib.ExitStack() as stack:
+            if client is None:
+                client = stack.enter_context(
+                    cluster.connect(options.cluster, options.workers, options.device)
                 )
-        skipped = [p.name for p in students if not SAFE_NAME.match(p.name)]
-        results = run_jobs(jobs, options)
-    write_grades(out_dir / "grades.csv", results)
-    report = sandbox_banner(options.sandbox) + format_report(results, skipped)
-    steps.write_atomic(out_dir / "report.txt", report)
+            link = cluster.dashboard(client)
+            if link:
+                print(f"dask dashboard: {link}", file=console)
+            outcomes = cluster.run_tasks(
+                client, [tasks[i] for i in todo], templates, options, done=done, progress=progress
+            )
+        for i, graded in zip(todo, outcomes, strict=True):
+            results[i] = graded.result
+    manifest.save()
+    final = [r for r in results if r is not None]
+    banner = sandbox_banner(options.sandbox)
+    text = banner + format_report(final, skipped)
+    steps.write_atomic(out_dir / "grades.csv", grades_csv(final))
+    steps.write_atomic(out_dir / "grades_wide.csv", report.wide_csv(final))
+    steps.write_atomic(out_dir / "report.txt", text)
+    warnings = [] if options.sandbox is not None and options.sandbox.active else [banner]
+    steps.write_atomic(
+        out_dir / "report.html",
+        report.render_html(final, f"Grades: {class_dir.name}", warnings=warnings),
+    )
     if log is not None:
-        log.write(report)
-    return results
+        log.write(text)
+    return final
 
 
-def run_jobs(jobs: list[steps.Job], options: Options) -> list[dict]:
-    """Run grading jobs, ``options.workers`` at a time, each in its own process; keep their order."""
-    return job.run_jobs(jobs, options.kernel_env(), options.workers, options.wall_limit())
+def run_jobs(jobs: list[steps.Job], options: Options) -> list[Result]:
+    """Grade prepared jobs on this machine, ``options.workers`` at a time, each in its own
+    process; results in job order (the self-test's way: its files are already on disk)."""
+    return runner.run_jobs(jobs, options.kernel_env(), options.workers, options.wall_limit())
 
 
-def write_grades(path: Path, results: list[dict]) -> None:
-    """Write one row per student, chapter and graded cell, atomically (never half a gradebook)."""
+def grades_csv(results: Iterable[Result]) -> str:
+    """``grades.csv``'s text: one row per student, chapter and graded cell."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for result in results:
-        for cell in result["cells"]:
-            score = "" if cell["score"] is None else f"{cell['score']:g}"
+        for cell in result.cells:
             writer.writerow(
                 {
-                    "student": result["student"],
-                    "chapter": result["chapter"],
-                    "grade_id": cell["grade_id"],
-                    "score": score,
-                    "max": f"{cell['max']:g}",
-                    "flagged": "yes" if result.get("flags") else "",
+                    "student": result.student,
+                    "chapter": result.chapter,
+                    "grade_id": cell.grade_id,
+                    "score": "" if cell.score is None else f"{cell.score:g}",
+                    "max": f"{cell.max:g}",
+                    "flagged": "yes" if result.flags else "",
                 }
             )
-    steps.write_atomic(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def sandbox_banner(settings: sandbox.Sandbox | None) -> str:
@@ -190,21 +280,17 @@ def sandbox_banner(settings: sandbox.Sandbox | None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def format_report(results: list[dict], skipped: list[str] = ()) -> str:
-    """Return the human-readable report: a line per student and chapter, then its notes."""
+def format_report(results: list[Result], skipped: Iterable[str] = ()) -> str:
+    """The text report: a line per student and chapter with its flags and notes, then the class
+    summary (per chapter: spread, exercises hardest first, what needs a human; totals)."""
     lines = []
-    for result in results:
-        auto = [c for c in result["cells"] if c["auto"]]
-        manual = [c for c in result["cells"] if not c["auto"]]
-        got = sum(c["score"] or 0 for c in auto)
-        total = sum(c["max"] for c in auto)
-        extra = f" (+{sum(c['max'] for c in manual):g} to grade by hand)" if manual else ""
-        flagged = " FLAGGED FOR REVIEW" if result.get("flags") else ""
+    for r in results:
+        extra = f" (+{r.manual_max:g} to grade by hand)" if r.manual_max else ""
+        flagged = " FLAGGED FOR REVIEW" if r.flags else ""
         lines.append(
-            f"{result['student']} {result['chapter']}: {got:g}/{total:g}{extra} "
-            f"[{result['status']}]{flagged}"
+            f"{r.student} {r.chapter}: {r.auto_score:g}/{r.auto_max:g}{extra} [{r.status}]{flagged}"
         )
-        lines += [f"    ! {flag}" for flag in result.get("flags", [])]
-        lines += [f"    - {note}" for note in result["notes"]]
+        lines += [f"    ! {flag}" for flag in r.flags]
+        lines += [f"    - {note}" for note in r.notes]
     lines += [f"skipped folder {name!r}: not a usable student id" for name in skipped]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n" + report.format_summary(results)

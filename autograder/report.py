@@ -295,7 +295,7 @@ h2 { border-bottom: 2px solid #4878a8; padding-bottom: 4px; margin-top: 36px; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 14px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #eef2f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.warn { border: 2px solid #c00; padding: 8px 12px; margin: 12px 0; background: #fff4f4; }
+.warn { border: 2px solid #c00; padding: 8px 12px; margin: 12px 0; background: #fff4f4; white-space: pre-line; }
 .flag { color: #b00; font-weight: bold; } .ng { color: #777; }
 .figures { font-size: 15px; } .figures b { font-size: 17px; }
 """

@@ -5,10 +5,12 @@ carries the chapter's private nbgrader files, so a worker on another machine nee
 system. :func:`grade_task` lays both out in a scratch folder, grades them with
 :func:`run_isolated` (``steps.run`` in a child process, killed past the wall limit) and returns a
 :class:`Graded`: the :class:`Result` and the feedback page's HTML. Only the client writes files.
+:func:`run_jobs` grades jobs already laid out on this machine (the self-test's) the same way.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import hashlib
 import json
@@ -42,6 +44,7 @@ __all__ = [
     "INFRASTRUCTURE",
     "grade_task",
     "run_isolated",
+    "run_jobs",
 ]
 
 GRADED = "graded"
@@ -59,6 +62,9 @@ class CellScore:
     score: float | None
     max: float
     auto: bool  # an autograded test cell (False: a written answer)
+
+    def __getitem__(self, key: str) -> Any:  # read-only dict view, see Result.__getitem__
+        return getattr(self, key)
 
 
 @dataclass
@@ -96,6 +102,16 @@ class Result:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    # A read-only dict view (``result["status"]``, ``result.get("errors", [])``) for code that
+    # still reads results as the dicts ``steps.Job.result()`` returns (the self-test's steps).
+    def __getitem__(self, key: str) -> Any:
+        if key not in {f.name for f in fields(self)}:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in {f.name for f in fields(self)} else default
 
     @classmethod
     def from_json(cls, data: dict) -> Result:
@@ -283,6 +299,15 @@ def run_isolated(job: steps.Job, env: dict[str, str], wall_limit: float) -> Resu
     )
 
 
+def run_jobs(
+    jobs: list[steps.Job], env: dict[str, str], workers: int = 1, wall_limit: float = 1800.0
+) -> list[Result]:
+    """Grade prepared jobs on this machine, ``workers`` at a time, each with :func:`run_isolated`;
+    results in job order. (The self-test's way: its jobs' files are on this machine already.)"""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(lambda job: run_isolated(job, env, wall_limit), jobs))
+
+
 # ---------------------------------------------------------------------------------------------
 # the task a worker runs
 
@@ -295,9 +320,6 @@ def _make_job(task: Task, template: Path, work: Path, options: grade.Options) ->
         submission = work / "submitted" / (task.name or f"{task.chapter}.ipynb")
         submission.parent.mkdir(parents=True, exist_ok=True)
         submission.write_bytes(task.submission)
-    extra: dict[str, Any] = {}
-    if "sandbox" in {f.name for f in fields(steps.Job)}:  # the sandboxed grader's setting
-        extra["sandbox"] = getattr(options, "sandbox", None)
     return steps.Job(
         student=task.student,
         chapter=task.chapter,
@@ -308,7 +330,7 @@ def _make_job(task: Task, template: Path, work: Path, options: grade.Options) ->
         timeout=options.timeout,
         restore_missing=options.restore_missing,
         notes=list(task.notes),
-        **extra,
+        sandbox=options.sandbox,
     )
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from autograder import batch, chapters, grade, release
+from autograder import chapters, grade, release
 from autograder.chapters import cell_grade_id
 
 SPEEDUP_GOAL = 1.7
@@ -77,7 +77,7 @@ def grade_class(class_dir: Path, out: Path, chapter: chapters.Chapter, options) 
     """Grade the class into a fresh ``out`` as ``grade`` does; return wall seconds."""
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    results = batch.grade_class(class_dir, out, [chapter], options, log=open(os.devnull, "w"))
+    results = grade.grade_class(class_dir, out, [chapter], options, log=open(os.devnull, "w"))
     elapsed = time.perf_counter() - start
     bad = [r for r in results if r.status != "graded"]
     if bad:

@@ -60,8 +60,8 @@ def grade_one(chapter: chapters.Chapter, template: Path, work: Path) -> float:
     start = time.perf_counter()
     result = grade.run_jobs([job], options)[0]
     elapsed = time.perf_counter() - start
-    if result["status"] != "graded":
-        raise SystemExit(f"{chapter.name}: grading failed: {result['notes'][:2]}")
+    if result.status != "graded":
+        raise SystemExit(f"{chapter.name}: grading failed: {result.notes[:2]}")
     return elapsed
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -22,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cloudpickle
-import fixture_course
 import psutil
 import pytest
 from distributed import Client
 
-from autograder import batch, cluster, grade
+from autograder import cluster, grade, sandbox
 from autograder.runner import GRADED, INFRASTRUCTURE, Graded, Task, Template
 
-OPTIONS = grade.Options(timeout=5, workers=2)
+# as the session's graded_class fixture grades the fixture class (its OUT is reused here)
+OPTIONS = grade.Options(timeout=5, workers=2, sandbox=sandbox.resolve("auto"))
 DASK = str(Path(sys.executable).parent / "dask")
 START_TIMEOUT_S = 90
 
@@ -49,9 +50,11 @@ class RealCluster:
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    # this module importable there too: the stand-in tasks below are pickled by reference
+    path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
     return subprocess.Popen(
         [DASK, *args],
-        env={**os.environ, **env},
+        env={**os.environ, **env, "PYTHONPATH": path},
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -59,8 +62,9 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 @contextlib.contextmanager
-def real_cluster(tmp: Path, workers: int = 2) -> Iterator[RealCluster]:
-    """Start ``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes."""
+def real_cluster(tmp: Path, workers: int = 2, gpu: bool = False) -> Iterator[RealCluster]:
+    """Start ``dask scheduler`` and ``workers`` single-threaded ``dask worker`` processes; with
+    ``gpu`` the last one declares a GPU, as the README's GPU workers do."""
     tmp.mkdir(parents=True, exist_ok=True)
     info = tmp / "scheduler.json"
     procs: list[subprocess.Popen] = []
@@ -84,7 +88,8 @@ def real_cluster(tmp: Path, workers: int = 2) -> Iterator[RealCluster]:
                 _start(
                     ["worker", address, "--nthreads", "1", "--nworkers", "1", "--name", f"w{n}"]
                     + ["--host", "127.0.0.1", "--no-dashboard", "--memory-limit", "0"]
-                    + ["--death-timeout", "60"],
+                    + ["--death-timeout", "60"]
+                    + (["--resources", f"{cluster.GPU}=1"] if gpu and n == workers - 1 else []),
                     {"DASK_DISTRIBUTED__WORKER__DAEMON": "False"},
                     tmp / f"worker{n}.log",
                 )
@@ -105,18 +110,15 @@ def _rows(path: Path, students: set[str] | None = None) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def dask_class(fixture_chapter, fixture_release, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("dask-class")
-    fixture_course.write_class(root / "submissions", fixture_release, fixture_chapter.solution)
-    return root / "submissions"
+def embedded_out(graded_class) -> Path:
+    """The fixture class's OUT, graded by ``grade.grade_class`` on the embedded LocalCluster
+    (2 workers, the sandbox where this machine has one): the session's graded_class."""
+    return graded_class[2]
 
 
 @pytest.fixture(scope="module")
-def embedded_out(dask_class, fixture_chapter, tmp_path_factory) -> Path:
-    """The fixture class graded on the embedded LocalCluster (2 workers)."""
-    out = tmp_path_factory.mktemp("embedded") / "out"
-    batch.grade_class(dask_class, out, [fixture_chapter], OPTIONS)
-    return out
+def dask_class(embedded_out) -> Path:
+    return embedded_out.parent / "submissions"
 
 
 def test_the_embedded_cluster_writes_every_output(embedded_out):
@@ -128,15 +130,44 @@ def test_the_embedded_cluster_writes_every_output(embedded_out):
     assert (ada["ch98_add"], ada["ch98_hypot"], ada["total"]) == ("1", "2", "3")
 
 
+def _where(task: Task, template: Template, options, env: dict[str, str]) -> Graded:
+    """A stand-in for grading that says which worker ran it."""
+    from distributed import get_worker
+
+    return template.failed(task, f"ran on {get_worker().name}", status=GRADED)
+
+
 def test_a_real_scheduler_and_two_workers_grade_like_the_embedded_cluster(
-    dask_class, embedded_out, fixture_chapter, tmp_path
+    dask_class, embedded_out, fixture_solutions, fixture_chapter, tmp_path
 ):
-    """Does the class graded through `dask scheduler` + 2 `dask worker`s give the same grades?"""
+    """Does `grade --cluster` on `dask scheduler` + 2 `dask worker`s give the same grades, and do
+    --device cuda tasks go only to the worker that declares a GPU?"""
     out = tmp_path / "out"
-    with real_cluster(tmp_path / "cluster") as real:
-        batch.grade_class(dask_class, out, [fixture_chapter], OPTIONS, address=real.address)
-    for name in ("grades.csv", "grades_wide.csv"):
-        assert (out / name).read_text() == (embedded_out / name).read_text(), name
+    with real_cluster(tmp_path / "cluster", gpu=True) as real:
+        proc = subprocess.run(
+            [sys.executable, "-m", "autograder", "--solutions", str(fixture_solutions)]
+            + ["grade", str(dask_class), "--out", str(out), "--cluster", real.address]
+            + ["--workers", "2", "--timeout", str(OPTIONS.timeout), "--sandbox", "auto"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        for name in ("grades.csv", "grades_wide.csv"):
+            assert (out / name).read_text() == (embedded_out / name).read_text(), name
+        assert "grading: 100%" in proc.stderr  # the progress bar
+        templates = grade.build_templates([fixture_chapter])
+        tasks = [Task(s, fixture_chapter.name, None) for s in ("ann", "bea", "cid")]
+        with Client(real.address, timeout="30s") as client:
+            outcomes = cluster.run_tasks(
+                client,
+                tasks,
+                templates,
+                dataclasses.replace(OPTIONS, device="cuda"),
+                function=_where,
+                progress=False,
+            )
+    assert [g.result.notes[0] for g in outcomes] == ["ran on w1"] * 3
 
 
 def test_a_worker_killed_mid_run_still_leaves_a_complete_gradebook(
@@ -167,7 +198,8 @@ def test_a_worker_killed_mid_run_still_leaves_a_complete_gradebook(
     with real_cluster(tmp_path / "cluster") as real:
         killer = threading.Thread(target=kill_when_busy, args=(real,), daemon=True)
         killer.start()
-        results = batch.grade_class(small, out, [fixture_chapter], OPTIONS, address=real.address)
+        options = dataclasses.replace(OPTIONS, cluster=real.address)
+        results = grade.grade_class(small, out, [fixture_chapter], options)
         killer.join(timeout=10)
     assert len(killed) > 2, "the worker was never killed while grading"
     assert all(r.status != INFRASTRUCTURE for r in results), [r.notes for r in results]
@@ -193,7 +225,7 @@ def test_a_task_that_kills_its_worker_is_retried_once_then_reported(
     """Is a task whose worker dies re-run once, then scored as an infrastructure failure?"""
     monkeypatch.setenv("FLAKY_MARKERS", str(tmp_path))
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    templates = batch.build_templates([fixture_chapter])
+    templates = grade.build_templates([fixture_chapter])
     tasks = [Task(s, fixture_chapter.name, None) for s in ("once", "always", "fine")]
     with cluster.connect(workers=2) as client:
         outcomes = cluster.run_tasks(
@@ -221,7 +253,7 @@ def test_a_second_run_grades_only_new_and_changed_submissions(
     untouched = out / "feedback" / "bob" / "98_fixture.html"
     before = untouched.stat().st_mtime_ns
     log = io.StringIO()
-    results = batch.grade_class(klass, out, [fixture_chapter], OPTIONS, log=log)
+    results = grade.grade_class(klass, out, [fixture_chapter], OPTIONS, log=log)
     assert "13 notebooks already graded with the same content and options; grading 2" in (
         log.getvalue()
     )
@@ -237,7 +269,7 @@ def test_a_cluster_of_daemonic_workers_is_refused_with_the_fix(fixture_chapter):
     import dask
     from distributed import LocalCluster
 
-    templates = batch.build_templates([fixture_chapter])
+    templates = grade.build_templates([fixture_chapter])
     with (
         dask.config.set({"distributed.worker.daemon": True}),
         LocalCluster(
