@@ -336,7 +336,8 @@ def _chapter_section(s: ChapterSummary) -> str:
         )
     if s.manual_max:
         figures += (
-            f"; written answers ({s.manual_max:g} points per student): "
+            f"; written answers ({s.manual_max:g} point{'' if s.manual_max == 1 else 's'} per "
+            "student): "
             f"<b>{s.awaiting_manual}</b> to grade by hand"
         )
     parts.append(f'<p class="figures">{figures}</p>')

@@ -8,7 +8,8 @@ place), and then, interleaved so machine load hits each alike,
 - baseline: executes every submission alone, one after the other, with nbclient in a fresh
   kernel (what grading cannot do with less: run the notebook);
 - grades the class into a fresh OUT with ``--workers 1`` and with ``--workers 2`` through
-  ``grade``'s own path (embedded LocalCluster, template build, client-side writes included).
+  ``grade``'s own path (embedded LocalCluster, template build, sandbox as ``--sandbox``,
+  client-side writes included).
 
 It prints the seconds, the speed-up of 2 workers over 1 (goal >= 1.7 on 2 cores) and the
 per-submission overhead: grading with 1 worker against executing alone (goal <= 1.10).
@@ -27,7 +28,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from autograder import chapters, grade, release
+from autograder import chapters, grade, release, sandbox
 from autograder.chapters import cell_grade_id
 
 SPEEDUP_GOAL = 1.7
@@ -91,6 +92,9 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    parser.add_argument(
+        "--sandbox", choices=["auto", "bwrap", "none"], default="auto", help="as grade's option"
+    )
     args = parser.parse_args()
     os.environ.setdefault("COURSE_FAST", "1")
     os.environ.setdefault("COURSE_OFFLINE", "1")
@@ -101,8 +105,9 @@ def main() -> None:
         release.release([chapter], root / "notebooks")
         class_dir = root / "class"
         write_class(chapter, root / "notebooks" / f"{chapter.name}.ipynb", class_dir, args.students)
-        one = grade.Options(timeout=args.timeout, workers=1)
-        two = grade.Options(timeout=args.timeout, workers=2)
+        settings = sandbox.resolve(args.sandbox)
+        one = grade.Options(timeout=args.timeout, workers=1, sandbox=settings)
+        two = grade.Options(timeout=args.timeout, workers=2, sandbox=settings)
         base, t1, t2 = [], [], []
         for _ in range(args.repeats):
             base.append(execute_alone(class_dir, args.timeout, one.kernel_env()))
@@ -112,7 +117,10 @@ def main() -> None:
     n = args.students
     speedup = one_s / two_s
     overhead = one_s / base_s
-    print(f"class: {n} submissions of {chapter.name} (full, blank, partly wrong), fast mode")
+    print(
+        f"class: {n} submissions of {chapter.name} (full, blank, partly wrong), fast mode, "
+        f"sandbox: {settings.mode}"
+    )
     print(f"{'':<34}{'total s':>9}{'per submission s':>18}")
     print(f"{'execute alone (nbclient)':<34}{base_s:>9.1f}{base_s / n:>18.2f}")
     print(f"{'grade, 1 worker':<34}{one_s:>9.1f}{one_s / n:>18.2f}")
