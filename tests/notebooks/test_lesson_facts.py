@@ -269,9 +269,7 @@ def test_the_mnist_head_is_far_above_chance_on_uci(executed):
 
 @pytest.mark.slow
 def test_transfer_beats_scratch_by_five_points(executed):
-    """Section 6: with 10 labels per class and the same budget, transfer leads scratch by >= 5 points,
-    and the curves' sentence holds: after epoch 1 both transferred models are far above chance,
-    scratch starts near it."""
+    """Section 6: with 10 labels per class and the same budget, transfer leads scratch by >= 5 points."""
     text = _printed(executed, "06_transfer", "contenders_of = grading.with_fallback")
     assert "goal of 5 points reached: True" in text
     (scratch,) = _numbers(r"scratch\s+test accuracy ([\d.]+)", text)
