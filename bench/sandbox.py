@@ -85,8 +85,12 @@ def main() -> None:
                     )
                     times[settings.mode].append(seconds)
                 for key in ("cells", "errors"):
-                    if _field(results["none"], key) != _field(results["bwrap"], key):
-                        mismatches.append(f"{chapter.name}: {key} differ in the sandbox")
+                    plain_side, boxed_side = (_field(results[m], key) for m in ("none", "bwrap"))
+                    if plain_side != boxed_side:
+                        mismatches.append(
+                            f"{chapter.name}: {key} differ in the sandbox:\n"
+                            f"    without: {plain_side}\n    in bwrap: {boxed_side}"
+                        )
             rows.append(
                 (chapter.name, statistics.median(times["none"]), statistics.median(times["bwrap"]))
             )
