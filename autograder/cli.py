@@ -175,10 +175,15 @@ def _grade(args: argparse.Namespace) -> int:
 def _selftest(args: argparse.Namespace) -> int:
     options = grade.Options(timeout=args.timeout, workers=args.workers)
     report, ok = {"chapters": {}}, True
-    for chapter in chapters_mod.find_chapters(args.solutions, args.chapters):
-        result = selftest.selftest_chapter(
-            chapter, options, isolated=args.isolated, executed_dir=args.executed
-        )
+    found = chapters_mod.find_chapters(args.solutions, args.chapters)
+    print(
+        f"self-testing {len(found)} chapter(s): solution, release and mutants of each, "
+        f"{options.workers} kernel(s) at a time ..."
+    )
+    results = selftest.selftest_chapters(
+        found, options, isolated=args.isolated, executed_dir=args.executed
+    )
+    for chapter, result in zip(found, results, strict=True):
         report["chapters"][chapter.name] = result.figures()
         verdict = "OK" if result.passed() else "FAILED"
         ok &= verdict == "OK"
