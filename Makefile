@@ -14,7 +14,8 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root)
 # torch + torchvision come from the package registry as a matching pair. The local wheel folder
 # that pip is configured to search holds a CPU-only torch that breaks torchvision, so pip runs
 # without its config files and find-links here. visdom builds from source and needs setuptools<81.
-$(STAMP): pyproject.toml constraints.txt scripts/install-system-deps data/npm/package.json
+$(STAMP): pyproject.toml constraints.txt scripts/install-system-deps data/npm/package.json \
+		book/web-assets.txt tests/browser/web-assets.txt
 	scripts/install-system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null PIP_CONSTRAINT=$(CURDIR)/constraints.txt \
@@ -52,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/training_loop.py
 	$(BIN)/python bench/grading.py
 	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/class_grading.py
 
 doctor: $(STAMP)
 	$(BIN)/python -m course_lib doctor
