@@ -151,6 +151,13 @@ def _ancestors(paths: list[str]) -> list[str]:
     return sorted(found)
 
 
+PRIVATE = ("/tmp", "/dev/shm", HOME)  # folders each kernel gets empty and its own
+
+
+def _inside(path: str, tops: tuple[str, ...]) -> bool:
+    return any(path == top or path.startswith(top + "/") for top in tops)
+
+
 def make_scratch(root: Path, uid: int | None) -> dict[str, str]:
     """Create the kernel's private folders under ``root``; return name -> host path."""
     folders = {name: str(root / name) for name in ("home", "work", "tmp", "shm")}
@@ -200,13 +207,22 @@ def command(
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
-    for parent in _ancestors(read_only + [HOME]):
-        if not any(parent == p or parent.startswith(p + "/") for p in read_only):
-            args += ["--perms", "0755", "--dir", parent]
-    for path in read_only:
-        args += ["--ro-bind", path, path]
+    parents = [
+        parent
+        for parent in _ancestors(read_only + [HOME])
+        if not any(parent == p or parent.startswith(p + "/") for p in read_only)
+    ]
+    # the private folders first: a read-only path inside /tmp (a course cloned there) is then
+    # mounted on top of the private /tmp instead of being hidden by it
+    late = [p for p in parents if _inside(p, PRIVATE) and p not in PRIVATE]
+    for parent in (p for p in parents if p not in late):
+        args += ["--perms", "0755", "--dir", parent]
     args += ["--bind", scratch["home"], HOME, "--bind", scratch["work"], WORKDIR]
     args += ["--bind", scratch["tmp"], "/tmp", "--bind", scratch["shm"], "/dev/shm"]
+    for parent in late:
+        args += ["--perms", "0755", "--dir", parent]
+    for path in read_only:
+        args += ["--ro-bind", path, path]
     args += ["--bind", run_dir, run_dir, "--chdir", WORKDIR, "--"]
     confine = str(Path(__file__).with_name("confine.py"))
     args += [sys.executable, "-I", "-S", confine, f"--uid={NOBODY}", f"--gid={NOBODY}"]

@@ -84,6 +84,18 @@ def test_the_command_hides_the_repository_and_the_environment(monkeypatch, tmp_p
     assert "--unshare-net" in args or "--unshare-all" in args
 
 
+def test_a_course_inside_tmp_is_mounted_over_the_private_tmp(monkeypatch, tmp_path):
+    """A course cloned under /tmp: are its read-only paths bound after the private /tmp (not hidden)?"""
+    monkeypatch.setattr(sandbox, "_read_only_paths", lambda: ["/tmp/course/.venv", "/usr"])
+    s = sandbox.Sandbox(mode="bwrap", bwrap="bwrap")
+    scratch = sandbox.make_scratch(tmp_path, None)
+    args = sandbox.command(s, ["python"], scratch, str(tmp_path / "run"), {})
+    private_tmp = args.index("/tmp", args.index(scratch["tmp"]))
+    assert args.index("/tmp/course/.venv") > private_tmp
+    assert args[args.index("/tmp/course") - 1] == "--dir"
+    assert args.index("/tmp/course") > private_tmp
+
+
 def test_without_a_sandbox_the_report_says_what_is_missing(monkeypatch):
     """Does auto fall back loudly, and does bwrap refuse to run without one?"""
     monkeypatch.setattr(sandbox, "find_bwrap", lambda: None)
