@@ -366,8 +366,13 @@ def grade_runs(p: Plan, work: Path, options: grade.Options, isolated: bool) -> R
 
 
 def _run_timed(jobs: list[steps.Job], options: grade.Options) -> list[tuple[Result, float, float]]:
-    """Grade ``jobs``, ``options.workers`` at a time, in order: (result, start, end) per job."""
+    """Grade ``jobs``, ``options.workers`` at a time: (result, start, end) per job, in job order.
+
+    The longest runs (every mutant of a chapter together) start first, so the pool does not end
+    with one long run on one core while the other waits.
+    """
     env, wall_limit = options.kernel_env(), options.wall_limit()
+    order = sorted(range(len(jobs)), key=lambda i: jobs[i].student != "mutants")
 
     def one(job: steps.Job) -> tuple[Result, float, float]:
         start = time.perf_counter()
@@ -375,7 +380,8 @@ def _run_timed(jobs: list[steps.Job], options: grade.Options) -> list[tuple[Resu
         return result, start, time.perf_counter()
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        return list(pool.map(one, jobs))
+        done = dict(zip(order, pool.map(one, [jobs[i] for i in order]), strict=True))
+    return [done[i] for i in range(len(jobs))]
 
 
 def _verdict(mutant: Mutant, score: float | None, points: float, test_cell, code_cell) -> tuple:
