@@ -502,8 +502,8 @@ def selftest_chapters(
 
     Each chapter has three runs (solution, release, mutants together). Pooled, no core waits for
     the last run of one chapter before the next chapter starts (a third less time on two cores).
-    A report's ``seconds`` is the wall time from its chapter's first run starting to its last one
-    ending, so neighbouring chapters' times overlap.
+    A report's ``seconds`` adds up its own runs' wall times (what the chapter costs one kernel),
+    since pooled runs of different chapters overlap.
     """
     plans = [plan(chapter) for chapter in chapters]
     reports = []
@@ -521,15 +521,16 @@ def selftest_chapters(
         for p, work, jobs in zip(plans, works, chapter_jobs, strict=True):
             mine = [next(timed) for _ in jobs]
             runs = collect_runs(p, work, jobs, [result for result, _, _ in mine])
+            started = time.perf_counter()  # re-runs of mutants (rare) happen while judging
             outcomes, rerun = judge_mutants(p, runs, work, options)
-            finished = time.perf_counter() if rerun else max(end for _, _, end in mine)
             leaks = find_leaks(p, runs, notebooks_dir)
             if executed_dir is not None and (work / "executed" / "solution.ipynb").exists():
                 executed_dir.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(
                     work / "executed" / "solution.ipynb", executed_dir / f"{p.chapter.name}.ipynb"
                 )
-            seconds = finished - min(start for _, start, _ in mine)
+            seconds = sum(end - start for _, start, end in mine)
+            seconds += time.perf_counter() - started if rerun else 0.0
             reports.append(_report(p, runs, outcomes, rerun, leaks, seconds))
     return reports
 
