@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from autograder import chapters, course, grade, steps
+from autograder import chapters, course, grade, runner, sandbox, steps
 
 NOTEBOOK_BUDGET_S = 60
 COURSE_BUDGET_S = 360
@@ -41,8 +41,14 @@ def execute(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def grade_one(chapter: chapters.Chapter, template: Path, work: Path) -> float:
-    """Grade the solution as one student's submission, as ``grade`` does; return wall seconds."""
+def grade_one(
+    chapter: chapters.Chapter,
+    template: Path,
+    work: Path,
+    settings: sandbox.Sandbox | None = None,
+) -> tuple[float, runner.Result]:
+    """Grade the solution as one student's submission, as ``grade`` does (in ``settings``'s
+    sandbox, or unconfined); return wall seconds and the result."""
     shutil.rmtree(work, ignore_errors=True)
     student = work / "class" / "reader"
     student.mkdir(parents=True)
@@ -55,14 +61,16 @@ def grade_one(chapter: chapters.Chapter, template: Path, work: Path) -> float:
         work=work / "job",
         feedback_path=work / "feedback.html",
         timeout=600,
+        sandbox=settings,
     )
-    options = grade.Options(workers=1)
+    options = grade.Options(workers=1, sandbox=settings)
     start = time.perf_counter()
     result = grade.run_jobs([job], options)[0]
     elapsed = time.perf_counter() - start
     if result.status != "graded":
-        raise SystemExit(f"{chapter.name}: grading failed: {result.notes[:2]}")
-    return elapsed
+        how = f" ({settings.mode})" if settings is not None else ""
+        raise SystemExit(f"{chapter.name}{how}: grading failed: {result.notes[:2]}")
+    return elapsed, result
 
 
 def main() -> None:
@@ -82,7 +90,7 @@ def main() -> None:
             base, graded = [], []
             for _ in range(args.repeats):
                 base.append(execute(chapter.solution))
-                graded.append(grade_one(chapter, template, Path(tmp) / "work"))
+                graded.append(grade_one(chapter, template, Path(tmp) / "work")[0])
             rows.append((chapter.name, statistics.median(base), statistics.median(graded)))
 
     print(f"{'chapter':<16}{'execute s':>11}{'grade s':>10}{'ratio':>8}  fast-mode budget")

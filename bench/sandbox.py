@@ -16,48 +16,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-from autograder import chapters, course, grade, sandbox, steps
+from grading import grade_one  # bench/grading.py: this folder is on the path when run
+
+from autograder import chapters, course, sandbox
 
 RATIO_BUDGET = 1.10
-
-
-def grade_once(
-    chapter: chapters.Chapter, template: Path, work: Path, settings: sandbox.Sandbox
-) -> tuple[float, Any]:
-    """Grade the solution as one submission; return wall seconds and the result."""
-    shutil.rmtree(work, ignore_errors=True)
-    student = work / "class" / "reader"
-    student.mkdir(parents=True)
-    shutil.copyfile(chapter.solution, student / chapter.solution.name)
-    job = steps.Job(
-        student="reader",
-        chapter=chapter.name,
-        submission=student / chapter.solution.name,
-        template=template,
-        work=work / "job",
-        feedback_path=work / "feedback.html",
-        timeout=600,
-        sandbox=settings,
-    )
-    start = time.perf_counter()
-    result = grade.run_jobs([job], grade.Options(workers=1, sandbox=settings))[0]
-    elapsed = time.perf_counter() - start
-    if _field(result, "status") != "graded":
-        notes = _field(result, "notes")[:2]
-        raise SystemExit(f"{chapter.name} ({settings.mode}): grading failed: {notes}")
-    return elapsed, result
-
-
-def _field(result: Any, name: str) -> Any:
-    """A field of a grading result: typed (autograder.runner.Result) or, before issue 15, a dict."""
-    return result[name] if isinstance(result, dict) else getattr(result, name)
 
 
 def main() -> None:
@@ -80,12 +47,12 @@ def main() -> None:
                 order = (plain, confined) if repeat % 2 == 0 else (confined, plain)
                 results = {}
                 for settings in order:
-                    seconds, results[settings.mode] = grade_once(
+                    seconds, results[settings.mode] = grade_one(
                         chapter, template, Path(tmp) / "work", settings
                     )
                     times[settings.mode].append(seconds)
                 for key in ("cells", "errors"):
-                    plain_side, boxed_side = (_field(results[m], key) for m in ("none", "bwrap"))
+                    plain_side, boxed_side = (getattr(results[m], key) for m in ("none", "bwrap"))
                     if plain_side != boxed_side:
                         mismatches.append(
                             f"{chapter.name}: {key} differ in the sandbox:\n"
