@@ -83,6 +83,9 @@ def make_api(
     c.Execute.timeout = timeout
     c.Execute.interrupt_on_timeout = True
     c.Execute.startup_timeout = 120
+    # Once the last cell has run the kernel holds nothing the grade needs: kill it (and all it
+    # started) at once instead of asking it to exit and waiting, which costs 1.5-3 s a notebook.
+    c.Execute.shutdown_kernel = "immediate"
     c.SafeExecute.guard = True
     c.SafeExecute.sandbox = sandbox
     c.SafeExecute.scratch = str(scratch) if scratch else ""

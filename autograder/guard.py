@@ -289,11 +289,12 @@ class _Clean:
             if sys.modules.get(mod_name) is not module:
                 found.append(f"sys.modules[{mod_name!r}] was replaced")
                 sys.modules[mod_name] = module
-            namespace = vars(module)
-            for key, value in items.items():
-                if not _same(namespace.get(key), value):
+            get = vars(module).get
+            for key, value in items.items():  # some 40,000 names: identity first, it is cheap
+                current = get(key)
+                if current is not value and not _same(current, value):
                     found.append(f"{mod_name}.{key} was replaced")
-                    namespace[key] = value
+                    vars(module)[key] = value
         for cls, saved in self.class_dicts.items():
             found += self._restore_class(cls, saved, f"{cls.__module__}.{cls.__qualname__}")
         return found

@@ -6,13 +6,16 @@ releases (blank) and partly wrong ones (the chapter's solution with one of its m
 place), and then, interleaved so machine load hits each alike,
 
 - baseline: executes every submission alone, one after the other, with nbclient in a fresh
-  kernel (what grading cannot do with less: run the notebook);
+  kernel, as ``jupyter execute`` does (what grading cannot do with less: run the notebook);
+  and once more with the kernel killed at the end instead of shut down gracefully, as grading
+  does (the leanest way to run it: the floor);
 - grades the class into a fresh OUT with ``--workers 1`` and with ``--workers 2`` through
   ``grade``'s own path (embedded LocalCluster, template build, sandbox as ``--sandbox``,
   client-side writes included).
 
 It prints the seconds, the speed-up of 2 workers over 1 (goal >= 1.7 on 2 cores) and the
-per-submission overhead: grading with 1 worker against executing alone (goal <= 1.10).
+per-submission overhead: grading with 1 worker against executing alone (goal <= 1.10), and
+against the floor.
 """
 
 from __future__ import annotations
@@ -53,8 +56,13 @@ def write_class(chapter: chapters.Chapter, released: Path, class_dir: Path, n: i
         nbformat.write(nb, str(folder / f"{chapter.name}.ipynb"))
 
 
-def execute_alone(class_dir: Path, timeout: int, env: dict[str, str]) -> float:
-    """Execute every submission in a fresh kernel, one after the other; return wall seconds."""
+def execute_alone(
+    class_dir: Path, timeout: int, env: dict[str, str], shutdown: str = "graceful"
+) -> float:
+    """Execute every submission in a fresh kernel, one after the other; return wall seconds.
+
+    ``shutdown`` "immediate" kills each kernel after its last cell, as grading does.
+    """
     saved = dict(os.environ)
     os.environ.update(env)  # the kernels' environment, as a 1-worker grading run sets it
     try:
@@ -66,6 +74,7 @@ def execute_alone(class_dir: Path, timeout: int, env: dict[str, str]) -> float:
                 timeout=timeout,
                 kernel_name="python3",
                 allow_errors=True,
+                shutdown_kernel=shutdown,
                 resources={"metadata": {"path": str(path.parent)}},
             ).execute()
         return time.perf_counter() - start
@@ -108,12 +117,13 @@ def main() -> None:
         settings = sandbox.resolve(args.sandbox)
         one = grade.Options(timeout=args.timeout, workers=1, sandbox=settings)
         two = grade.Options(timeout=args.timeout, workers=2, sandbox=settings)
-        base, t1, t2 = [], [], []
+        base, floor, t1, t2 = [], [], [], []
         for _ in range(args.repeats):
             base.append(execute_alone(class_dir, args.timeout, one.kernel_env()))
+            floor.append(execute_alone(class_dir, args.timeout, one.kernel_env(), "immediate"))
             t1.append(grade_class(class_dir, root / "out1", chapter, one))
             t2.append(grade_class(class_dir, root / "out2", chapter, two))
-    base_s, one_s, two_s = (statistics.median(x) for x in (base, t1, t2))
+    base_s, floor_s, one_s, two_s = (statistics.median(x) for x in (base, floor, t1, t2))
     n = args.students
     speedup = one_s / two_s
     overhead = one_s / base_s
@@ -123,10 +133,12 @@ def main() -> None:
     )
     print(f"{'':<34}{'total s':>9}{'per submission s':>18}")
     print(f"{'execute alone (nbclient)':<34}{base_s:>9.1f}{base_s / n:>18.2f}")
+    print(f"{'execute alone, kernel killed':<34}{floor_s:>9.1f}{floor_s / n:>18.2f}")
     print(f"{'grade, 1 worker':<34}{one_s:>9.1f}{one_s / n:>18.2f}")
     print(f"{'grade, 2 workers':<34}{two_s:>9.1f}{two_s / n:>18.2f}")
     print(f"speed-up 2 workers / 1: {speedup:.2f}x (goal >= {SPEEDUP_GOAL})")
     print(f"overhead, grading / executing alone: {overhead:.2f}x (goal <= {OVERHEAD_GOAL})")
+    print(f"overhead, grading / the floor (kernel killed): {one_s / floor_s:.2f}x")
 
 
 if __name__ == "__main__":
