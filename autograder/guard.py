@@ -81,6 +81,29 @@ def _same(a: Any, b: Any) -> bool:
     return False
 
 
+def _dynamo_wrapper(new: Any, old: Any) -> bool:
+    """Is ``new`` what torch puts in place of ``old`` when torch._dynamo is first imported?
+
+    That import (which a notebook's first meta-device operation can trigger, inside a test too)
+    replaces ``torch.manual_seed`` with ``torch._disable_dynamo(torch.manual_seed)``: the same
+    function, run with dynamo off. Exactly that wrapper is accepted: the same code and globals
+    as torch's own, wrapping ``old`` itself. (Importing torch._dynamo up front instead would cost
+    every kernel 1.7 s.)
+    """
+    torch = sys.modules.get("torch")
+    make = getattr(torch, "_disable_dynamo", None)
+    if make is None or "torch._dynamo" not in sys.modules or not callable(old):
+        return False
+    code = getattr(new, "__code__", None)
+    reference = make(old)  # makes the wrapper without importing anything
+    if code is None or code is not reference.__code__ or new.__globals__ is not make.__globals__:
+        return False
+    if new.__defaults__ or new.__kwdefaults__:
+        return False
+    cells = dict(zip(code.co_freevars, (c.cell_contents for c in new.__closure__ or ()), strict=False))
+    return cells.get("fn") is old and cells.get("recursive") is True
+
+
 def _behaviour(value: Any) -> bool:
     """Is ``value`` code a class or module runs (a function, class, method or descriptor)?"""
     return callable(value) or hasattr(type(value), "__get__")
@@ -293,6 +316,9 @@ class _Clean:
             for key, value in items.items():  # some 40,000 names: identity first, it is cheap
                 current = get(key)
                 if current is not value and not _same(current, value):
+                    if _dynamo_wrapper(current, value):
+                        items[key] = current  # torch's own change: the new clean state
+                        continue
                     found.append(f"{mod_name}.{key} was replaced")
                     vars(module)[key] = value
         for cls, saved in self.class_dicts.items():
@@ -343,13 +369,6 @@ def install(config_path: str) -> None:
         try:
             exec(compile(statement, "<chapter imports>", "exec"), {})
         except Exception:  # a lesson may import what this machine lacks; its cell will say so
-            pass
-    if "torch" in sys.modules:
-        # The first meta kernel written in Python imports torch._dynamo, which wraps
-        # torch.manual_seed and friends: imported now, that cannot look like tampering later.
-        try:
-            import torch._dynamo  # noqa: F401
-        except Exception:
             pass
     roots = {"math", "operator", "functools", "unittest", "collections"}  # builtins: separately
     roots |= {s.split()[1].split(".")[0] for s in imports if s.split()[0] in ("import", "from")}

@@ -40,6 +40,14 @@ def executed():
         _test_cell("assert False", "transformed"),
         new_code_cell("import torch"),
         _test_cell("x = torch.arange(12).to('meta')\nassert (x // 4).shape == (12,)", "lazy"),
+        _test_cell("torch.manual_seed(0)", "seeded"),
+        new_code_cell("torch.manual_seed = torch._disable_dynamo(lambda seed: None)"),
+        _test_cell("torch.manual_seed(0)", "look-alike"),
+        new_code_cell(
+            "import functools\n"
+            "torch.manual_seed = functools.wraps(torch.manual_seed)(lambda seed: None)"
+        ),
+        _test_cell("torch.manual_seed(0)", "wrapped"),
     ]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {
@@ -99,6 +107,16 @@ def test_a_first_meta_kernel_in_a_test_is_not_tampering(executed):
     """Is torch._dynamo's lazy import (it wraps torch.manual_seed) inside a test left unflagged?"""
     cell = executed["lazy"]
     assert _errors(cell) == [] and not cell.metadata.get(MARK)
+
+
+def test_torch_s_own_wrapper_is_accepted_and_no_other(executed):
+    """After torch._dynamo wrapped torch.manual_seed, is that kept clean while a look-alike
+    wrapper (torch's maker around another function) and a functools.wraps wrapper are undone?"""
+    seeded = executed["seeded"]
+    assert _errors(seeded) == [] and not seeded.metadata.get(MARK)
+    for name in ("look-alike", "wrapped"):
+        undone = executed[name].metadata[MARK][UNDONE]
+        assert any("torch.manual_seed was replaced" in line for line in undone), name
 
 
 def test_receipts_are_signed_with_the_kernel_secret():
