@@ -224,13 +224,14 @@ def result_from_job(data: dict) -> Result:
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """A fork server that has imported the grading steps: safe to use from a threaded worker.
+    """A fork server that has imported the grading steps (and warmed their caches,
+    :mod:`autograder.warm`): safe to use from a threaded worker.
 
     Forking a dask worker (an event loop and executor threads) could copy a lock held by another
     thread; the fork server is single-threaded, and forks from it start in milliseconds.
     """
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["autograder.runner", "autograder.steps"])
+    ctx.set_forkserver_preload(["autograder.runner", "autograder.steps", "autograder.warm"])
     return ctx
 
 

@@ -1,0 +1,62 @@
+"""Imported by the grading fork server (:func:`autograder.runner._context`): pay once, before the
+first fork, what every grading process would otherwise pay on its own first notebook.
+
+A grading process is forked from the server for each submission and exits after it, so caches
+it fills die with it: compiled regular expressions, the notebook format's JSON-schema validator,
+BeautifulSoup's entity tables and compiled CSS selectors, the Pygments lexer, SQLAlchemy's
+configured mappers, jupyter_client's kernel provisioners (read from package metadata). Filled
+here, in the server, every fork inherits them; that saves about half a second a submission.
+
+Nothing here starts a thread, an event loop, a socket or a database connection, which a fork
+must not inherit. Importing this module does the work (a fork server can only import); a failure
+is swallowed, since it costs only speed.
+"""
+
+from __future__ import annotations
+
+__all__ = ["warm"]
+
+
+def _notebook():
+    """A small notebook with what submissions hold: markdown with maths, code, and outputs."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    png = (
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    )
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# Title\n\nSome *text*, `code` and $x^2$.\n\n- a\n- b"),
+            new_code_cell(
+                "import torch\nx = torch.ones(3)  # a comment\nprint(x.sum())",
+                outputs=[
+                    new_output("stream", name="stdout", text="tensor(3.)\n"),
+                    new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+                    new_output("error", ename="ValueError", evalue="no", traceback=["ValueError"]),
+                ],
+            ),
+        ],
+        metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3"}},
+    )
+
+
+def warm() -> None:
+    import nbformat
+    from jupyter_client.provisioning import KernelProvisionerFactory
+    from nbconvert.exporters import HTMLExporter
+    from sqlalchemy.orm import configure_mappers
+
+    import nbgrader.api  # noqa: F401 (its mapped classes)
+
+    nb = _notebook()
+    nbformat.validate(nb)
+    nbformat.reads(nbformat.writes(nb), as_version=4)
+    HTMLExporter(template_name="classic").from_notebook_node(nb)
+    configure_mappers()
+    KernelProvisionerFactory.instance()
+
+
+try:
+    warm()
+except Exception:  # only a slower first notebook per grading process
+    pass
