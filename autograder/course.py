@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (
@@ -26,6 +32,7 @@ from autograder.sandbox import Sandbox
 
 __all__ = [
     "COURSE_ID",
+    "FeedbackExporter",
     "NbgraderError",
     "make_api",
     "build_course",
@@ -44,6 +51,37 @@ def _venv_on_path() -> None:
     scripts = str(Path(sys.executable).parent)
     if scripts not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter, for nbgrader's feedback pages, less its BeautifulSoup pass.
+
+    That pass parses the whole rendered page again (about half of a feedback page's cost) to add
+    alt text to images that lack it and tab stops to JupyterLab-layout cells. The first is done
+    here with a regular expression; the second does not apply to nbgrader's feedback template,
+    which has the classic layout. (Written against nbconvert 7.17's HTMLExporter.)
+    """
+
+    def from_notebook_node(
+        self, nb: NotebookNode, resources: dict | None = None, **kw: Any
+    ) -> tuple[str, dict]:
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        highlight = self.filters.get(
+            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+        )
+        resources = self._init_resources(resources)
+        data_types = WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources
+        )
+        self.register_filter("highlight_code", highlight)
+        self.register_filter("filter_data_type", data_types)
+        page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return IMG_WITHOUT_ALT.sub(f'<img alt="{NO_ALT}"', page), resources
+
+
+IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt=)", re.IGNORECASE)
+NO_ALT = "No description has been provided for this image"  # nbconvert's words
 
 
 class NbgraderError(RuntimeError):
@@ -91,6 +129,7 @@ def make_api(
     c.SafeExecute.scratch = str(scratch) if scratch else ""
     c.SafeExecute.guard_imports = list(guard_imports)
     c.SafeExecute.guard_names = list(guard_names)
+    c.GenerateFeedback.exporter_class = FeedbackExporter
     c.OverwriteCells.add_missing_cells = restore_missing
     c.OverwriteCells.missing_cell_notification = (
         "This test cell was missing from the submission; the autograder restored it.\n"

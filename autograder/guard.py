@@ -100,7 +100,9 @@ def _dynamo_wrapper(new: Any, old: Any) -> bool:
         return False
     if new.__defaults__ or new.__kwdefaults__:
         return False
-    cells = dict(zip(code.co_freevars, (c.cell_contents for c in new.__closure__ or ()), strict=False))
+    cells = dict(
+        zip(code.co_freevars, (c.cell_contents for c in new.__closure__ or ()), strict=False)
+    )
     return cells.get("fn") is old and cells.get("recursive") is True
 
 

@@ -21,9 +21,7 @@ def _notebook():
     """A small notebook with what submissions hold: markdown with maths, code, and outputs."""
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-    png = (
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-    )
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
     return new_notebook(
         cells=[
             new_markdown_cell("# Title\n\nSome *text*, `code` and $x^2$.\n\n- a\n- b"),
@@ -42,11 +40,10 @@ def _notebook():
 
 def warm() -> None:
     import nbformat
+    import nbgrader.api  # noqa: F401 (its mapped classes)
     from jupyter_client.provisioning import KernelProvisionerFactory
     from nbconvert.exporters import HTMLExporter
     from sqlalchemy.orm import configure_mappers
-
-    import nbgrader.api  # noqa: F401 (its mapped classes)
 
     nb = _notebook()
     nbformat.validate(nb)
