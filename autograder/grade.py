@@ -18,7 +18,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -237,10 +237,15 @@ def grade_class(
     return final
 
 
-def run_jobs(jobs: list[steps.Job], options: Options) -> list[Result]:
+def run_jobs(
+    jobs: list[steps.Job], options: Options, first: Callable[[steps.Job], bool] | None = None
+) -> list[runner.Ran]:
     """Grade prepared jobs on this machine, ``options.workers`` at a time, each in its own
-    process; results in job order (the self-test's way: its files are already on disk)."""
-    return runner.run_jobs(jobs, options.kernel_env(), options.workers, options.wall_limit())
+    process (``first`` ones first); results and seconds in job order (the self-test's way: its
+    files are already on disk)."""
+    return runner.run_jobs(
+        jobs, options.kernel_env(), options.workers, options.wall_limit(), first=first
+    )
 
 
 def grades_csv(results: Iterable[Result]) -> str:

@@ -20,7 +20,6 @@ runs once. A mutant whose copy never ran (an earlier mutant killed the kernel) i
 from __future__ import annotations
 
 import ast
-import concurrent.futures
 import contextlib
 import copy
 import re
@@ -33,7 +32,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from autograder import course, grade, release, runner, steps
+from autograder import course, grade, release, steps
 from autograder.chapters import (
     Chapter,
     GradeCell,
@@ -362,26 +361,7 @@ def grade_runs(p: Plan, work: Path, options: grade.Options, isolated: bool) -> R
     jobs = prepare_runs(p, work, isolated)
     for job in jobs:
         job.timeout = options.timeout
-    return collect_runs(p, work, jobs, grade.run_jobs(jobs, options))
-
-
-def _run_timed(jobs: list[steps.Job], options: grade.Options) -> list[tuple[Result, float, float]]:
-    """Grade ``jobs``, ``options.workers`` at a time: (result, start, end) per job, in job order.
-
-    The longest runs (every mutant of a chapter together) start first, so the pool does not end
-    with one long run on one core while the other waits.
-    """
-    env, wall_limit = options.kernel_env(), options.wall_limit()
-    order = sorted(range(len(jobs)), key=lambda i: jobs[i].student != "mutants")
-
-    def one(job: steps.Job) -> tuple[Result, float, float]:
-        start = time.perf_counter()
-        result = runner.run_isolated(job, env, wall_limit)
-        return result, start, time.perf_counter()
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        done = dict(zip(order, pool.map(one, [jobs[i] for i in order]), strict=True))
-    return [done[i] for i in range(len(jobs))]
+    return collect_runs(p, work, jobs, [ran.result for ran in grade.run_jobs(jobs, options)])
 
 
 def _verdict(mutant: Mutant, score: float | None, points: float, test_cell, code_cell) -> tuple:
@@ -441,7 +421,7 @@ def judge_mutants(
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(mutate(p.solution, m), str(path))
         jobs.append(_job(name, f"mutant{m.number:02d}", path, template, work, options, False))
-    for m, job, result in zip(rerun, jobs, grade.run_jobs(jobs, options), strict=True):
+    for m, job, (result, _) in zip(rerun, jobs, grade.run_jobs(jobs, options), strict=True):
         executed = _executed(job)
         row = next((c for c in result.cells if c.grade_id == m.exercise), None)
         if result.status != GRADED or row is None or executed is None:
@@ -517,10 +497,12 @@ def selftest_chapters(
         ]
         for job in (job for jobs in chapter_jobs for job in jobs):
             job.timeout = options.timeout
-        timed = iter(_run_timed([job for jobs in chapter_jobs for job in jobs], options))
+        everything = [job for jobs in chapter_jobs for job in jobs]
+        # each chapter's mutants run together, the longest runs: they start first
+        timed = iter(grade.run_jobs(everything, options, first=lambda j: j.student == "mutants"))
         for p, work, jobs in zip(plans, works, chapter_jobs, strict=True):
             mine = [next(timed) for _ in jobs]
-            runs = collect_runs(p, work, jobs, [result for result, _, _ in mine])
+            runs = collect_runs(p, work, jobs, [ran.result for ran in mine])
             started = time.perf_counter()  # re-runs of mutants (rare) happen while judging
             outcomes, rerun = judge_mutants(p, runs, work, options)
             leaks = find_leaks(p, runs, notebooks_dir)
@@ -529,7 +511,7 @@ def selftest_chapters(
                 shutil.copyfile(
                     work / "executed" / "solution.ipynb", executed_dir / f"{p.chapter.name}.ipynb"
                 )
-            seconds = sum(end - start for _, start, end in mine)
+            seconds = sum(ran.seconds for ran in mine)
             seconds += time.perf_counter() - started if rerun else 0.0
             reports.append(_report(p, runs, outcomes, rerun, leaks, seconds))
     return reports

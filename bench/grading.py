@@ -65,7 +65,7 @@ def grade_one(
     )
     options = grade.Options(workers=1, sandbox=settings)
     start = time.perf_counter()
-    result = grade.run_jobs([job], options)[0]
+    result = grade.run_jobs([job], options)[0].result
     elapsed = time.perf_counter() - start
     if result.status != "graded":
         how = f" ({settings.mode})" if settings is not None else ""
