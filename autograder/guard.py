@@ -94,9 +94,11 @@ def _dynamo_wrapper(new: Any, old: Any) -> bool:
     make = getattr(torch, "_disable_dynamo", None)
     if make is None or "torch._dynamo" not in sys.modules or not callable(old):
         return False
-    code = getattr(new, "__code__", None)
+    if not isinstance(new, types.FunctionType):  # any object can carry a __code__ attribute
+        return False
+    code = new.__code__
     reference = make(old)  # makes the wrapper without importing anything
-    if code is None or code is not reference.__code__ or new.__globals__ is not make.__globals__:
+    if code is not reference.__code__ or new.__globals__ is not make.__globals__:
         return False
     if new.__defaults__ or new.__kwdefaults__:
         return False

@@ -495,9 +495,9 @@ def selftest_chapters(
         chapter_jobs = [
             prepare_runs(p, work, isolated) for p, work in zip(plans, works, strict=True)
         ]
-        for job in (job for jobs in chapter_jobs for job in jobs):
-            job.timeout = options.timeout
         everything = [job for jobs in chapter_jobs for job in jobs]
+        for job in everything:
+            job.timeout = options.timeout
         # each chapter's mutants run together, the longest runs: they start first
         timed = iter(grade.run_jobs(everything, options, first=lambda j: j.student == "mutants"))
         for p, work, jobs in zip(plans, works, chapter_jobs, strict=True):
