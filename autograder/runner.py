@@ -15,6 +15,7 @@ import ctypes
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.spawn
 import os
 import signal
 import socket
@@ -54,6 +55,11 @@ NOT_GRADED = "not graded"  # the submission could not be graded (missing, corrup
 ERROR = "error"  # the grading process died or overran, or an autograder bug
 INFRASTRUCTURE = "not graded: infrastructure failure"  # the machine failed, not the notebook
 PR_SET_PDEATHSIG = 1
+# The parent's main script, for the fork server to import once (autograder.warm): CPython 3.11's
+# fork server asks for the key "main_path" where the preparation data says "init_main_from_path",
+# so it never imports it, and every grading process ran the script's top level again itself
+# (0.2-0.7 s a submission for a script that imports the grader, pytest or dask's CLI).
+MAIN_ENV = "AUTOGRADER_FORKSERVER_MAIN"
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,9 @@ def _context() -> multiprocessing.context.BaseContext:
     """
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["autograder.runner", "autograder.steps", "autograder.warm"])
+    main = multiprocessing.spawn.get_preparation_data("grading").get("init_main_from_path")
+    if main and os.environ.get(MAIN_ENV) != main:  # read when the fork server starts
+        os.environ[MAIN_ENV] = main
     return ctx
 
 

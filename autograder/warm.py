@@ -7,6 +7,9 @@ BeautifulSoup's entity tables and compiled CSS selectors, the Pygments lexer, SQ
 configured mappers, jupyter_client's kernel provisioners (read from package metadata). Filled
 here, in the server, every fork inherits them; that saves about half a second a submission.
 
+It also imports the parent's main script (see :data:`autograder.runner.MAIN_ENV`), as each
+fork would otherwise do on its own before it can start.
+
 Nothing here starts a thread, an event loop, a socket or a database connection, which a fork
 must not inherit. Importing this module does the work (a fork server can only import); a failure
 is swallowed, since it costs only speed.
@@ -14,7 +17,7 @@ is swallowed, since it costs only speed.
 
 from __future__ import annotations
 
-__all__ = ["warm"]
+__all__ = ["warm", "import_main"]
 
 
 def _notebook():
@@ -53,7 +56,26 @@ def warm() -> None:
     KernelProvisionerFactory.instance()
 
 
-try:
-    warm()
-except Exception:  # only a slower first notebook per grading process
-    pass
+def import_main() -> None:
+    """Import the parent's main script as ``__mp_main__`` here, as multiprocessing's fork server
+    means to: a fork then finds it in place and does not run it again."""
+    import os
+    from multiprocessing import process, spawn
+
+    from autograder.runner import MAIN_ENV
+
+    path = os.environ.pop(MAIN_ENV, None)  # not for the kernels' environment
+    if not path:
+        return
+    process.current_process()._inheriting = True  # as the fork server itself would
+    try:
+        spawn.import_main_path(path)
+    finally:
+        del process.current_process()._inheriting
+
+
+for _step in (warm, import_main):
+    try:
+        _step()
+    except BaseException:  # a script may even exit: grading processes then import it themselves
+        pass

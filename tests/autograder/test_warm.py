@@ -36,3 +36,29 @@ def test_warming_leaves_no_thread_loop_or_open_file():
     threads, fds, loop = _probe(warm=True)
     assert threads == "1" and loop == "False"
     assert fds == _probe(warm=False)[1]  # as many open files as the steps' import alone leaves
+
+
+MAIN = """
+import os, sys
+with open(sys.argv[1] if __name__ == "__main__" else os.environ["RUNS_LOG"], "a") as log:
+    log.write(__name__ + "\\n")  # this script's top level ran, as __main__ or __mp_main__
+if __name__ == "__main__":
+    os.environ["RUNS_LOG"] = sys.argv[1]
+    from autograder import runner
+    for _ in range(3):
+        process = runner._context().Process(target=os.getpid)
+        process.start()
+        process.join()
+        assert process.exitcode == 0
+"""
+
+
+def test_grading_processes_do_not_run_the_main_script_again(tmp_path):
+    """Is the parent's main script imported once, by the fork server, not by every fork?"""
+    script = tmp_path / "main_script.py"
+    script.write_text(MAIN)
+    runs = tmp_path / "runs.log"
+    subprocess.run(
+        [sys.executable, str(script), str(runs)], check=True, timeout=180, cwd=tmp_path
+    )
+    assert runs.read_text().split() == ["__main__", "__mp_main__"]  # 4 lines without the fix
