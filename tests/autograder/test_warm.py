@@ -58,7 +58,5 @@ def test_grading_processes_do_not_run_the_main_script_again(tmp_path):
     script = tmp_path / "main_script.py"
     script.write_text(MAIN)
     runs = tmp_path / "runs.log"
-    subprocess.run(
-        [sys.executable, str(script), str(runs)], check=True, timeout=180, cwd=tmp_path
-    )
+    subprocess.run([sys.executable, str(script), str(runs)], check=True, timeout=180, cwd=tmp_path)
     assert runs.read_text().split() == ["__main__", "__mp_main__"]  # 4 lines without the fix
