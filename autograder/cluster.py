@@ -35,6 +35,7 @@ __all__ = [
     "dashboard",
     "kernel_env",
     "run_tasks",
+    "warm",
 ]
 
 ADDRESS_ENV = "DASK_SCHEDULER_ADDRESS"
@@ -118,6 +119,18 @@ def kernel_env(options, client: Client) -> dict[str, str]:
 
 def _daemonic() -> bool:
     return multiprocessing.current_process().daemon
+
+
+def warm(client: Client) -> list:
+    """Have each worker start its grading fork server now (:func:`autograder.runner.warm_up`,
+    seconds: imports), while the client is still busy, instead of in its first task. Returns the
+    futures: hold them until grading ends (a failed warm-up only leaves it to the first task)."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    run = uuid.uuid4().hex[:8]
+    return [
+        client.submit(runner.warm_up, key=f"warm-up-{run}-{i}", workers=[address], pure=False)
+        for i, address in enumerate(workers)
+    ]
 
 
 def _check_workers(client: Client, device: str | None) -> None:

@@ -183,43 +183,48 @@ def grade_class(
     from autograder.manifest import Manifest, task_key
 
     tasks, skipped = build_tasks(class_dir, chapters)
-    templates = build_templates(chapters)
-    manifest = Manifest(out_dir / "manifest.json") if fresh else Manifest.load(out_dir)
-    keys = [task_key(t, templates[t.chapter].digest, options) for t in tasks]
-    results: list[Result | None] = [
-        manifest.cached(t, k, feedback_path(out_dir, t.student, t.chapter))
-        for t, k in zip(tasks, keys, strict=True)
-    ]
-    todo = [i for i, r in enumerate(results) if r is None]
     console = log if log is not None else sys.stdout
-    if len(todo) < len(tasks):
-        print(
-            f"resuming {out_dir}: {len(tasks) - len(todo)} notebooks already graded with the same "
-            f"content and options; grading {len(todo)}",
-            file=console,
-        )
-    key_of = {(tasks[i].student, tasks[i].chapter): keys[i] for i in todo}
+    with contextlib.ExitStack() as stack:
+        if tasks and client is None:
+            client = stack.enter_context(
+                cluster.connect(options.cluster, options.workers, options.device)
+            )
+        # The workers warm up (seconds of imports each) while this process builds the chapter
+        # templates. Not in a thread beside the cluster's start: nbgrader changes the working
+        # directory while it builds, and a worker started then would inherit that.
+        warming = cluster.warm(client) if tasks else []
+        templates = build_templates(chapters)
+        manifest = Manifest(out_dir / "manifest.json") if fresh else Manifest.load(out_dir)
+        keys = [task_key(t, templates[t.chapter].digest, options) for t in tasks]
+        results: list[Result | None] = [
+            manifest.cached(t, k, feedback_path(out_dir, t.student, t.chapter))
+            for t, k in zip(tasks, keys, strict=True)
+        ]
+        todo = [i for i, r in enumerate(results) if r is None]
+        if len(todo) < len(tasks):
+            print(
+                f"resuming {out_dir}: {len(tasks) - len(todo)} notebooks already graded with the "
+                f"same content and options; grading {len(todo)}",
+                file=console,
+            )
+        key_of = {(tasks[i].student, tasks[i].chapter): keys[i] for i in todo}
 
-    def done(graded: Graded) -> None:
-        r = graded.result
-        steps.write_atomic(feedback_path(out_dir, r.student, r.chapter), graded.feedback)
-        manifest.record(r, key_of[(r.student, r.chapter)])
-        manifest.save(force=False)
+        def done(graded: Graded) -> None:
+            r = graded.result
+            steps.write_atomic(feedback_path(out_dir, r.student, r.chapter), graded.feedback)
+            manifest.record(r, key_of[(r.student, r.chapter)])
+            manifest.save(force=False)
 
-    if todo:
-        with contextlib.ExitStack() as stack:
-            if client is None:
-                client = stack.enter_context(
-                    cluster.connect(options.cluster, options.workers, options.device)
-                )
+        if todo:
             link = cluster.dashboard(client)
             if link:
                 print(f"dask dashboard: {link}", file=console)
             outcomes = cluster.run_tasks(
                 client, [tasks[i] for i in todo], templates, options, done=done, progress=progress
             )
-        for i, graded in zip(todo, outcomes, strict=True):
-            results[i] = graded.result
+            for i, graded in zip(todo, outcomes, strict=True):
+                results[i] = graded.result
+        del warming
     manifest.save()
     final = [r for r in results if r is not None]
     banner = sandbox_banner(options.sandbox)

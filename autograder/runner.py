@@ -246,6 +246,14 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+def warm_up() -> None:
+    """Start this process's grading fork server and wait until it has imported what grading
+    needs (its first fork returns then): ahead of the first task instead of inside it."""
+    process = _context().Process(target=os.getpid)
+    process.start()
+    process.join()
+
+
 def _die_with_parent() -> None:
     """Ask Linux to kill this process when its parent (the fork server) goes: no orphan grading."""
     try:

@@ -27,7 +27,7 @@ import psutil
 import pytest
 from distributed import Client
 
-from autograder import cluster, grade, sandbox
+from autograder import cluster, grade, runner, sandbox
 from autograder.runner import GRADED, INFRASTRUCTURE, Graded, Task, Template
 
 # as the session's graded_class fixture grades the fixture class (its OUT is reused here)
@@ -279,3 +279,22 @@ def test_a_cluster_of_daemonic_workers_is_refused_with_the_fix(fixture_chapter):
     ):
         with pytest.raises(ValueError, match="DASK_DISTRIBUTED__WORKER__DAEMON=False"):
             cluster.run_tasks(client, [Task("ann", fixture_chapter.name, None)], templates, OPTIONS)
+
+
+def _fork_server_pid() -> int | None:
+    from multiprocessing import forkserver
+
+    return forkserver._forkserver._forkserver_pid
+
+
+def test_warming_starts_every_worker_s_fork_server_ahead_of_the_first_task():
+    """Does cluster.warm run once on each worker and leave its grading fork server running?"""
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    with cluster.connect(workers=2) as client:
+        assert set(client.run(_fork_server_pid).values()) == {None}
+        futures = cluster.warm(client)
+        client.gather(futures)  # raises if a warm-up failed
+        pids = client.run(_fork_server_pid)
+        assert len(futures) == 2 and len(set(pids.values()) - {None}) == 2
+        assert set(client.run(runner.warm_up).values()) == {None}  # again: nothing new to start
+        assert client.run(_fork_server_pid) == pids
