@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -19,7 +20,6 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (
     AssignLatePenalties,
-    CheckCellMetadata,
     IgnorePattern,
     LimitOutput,
     SaveAutoGrades,
@@ -53,14 +53,41 @@ def _venv_on_path() -> None:
         os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled Jinja templates kept in this process, checked against their source's hash.
+
+    nbgrader makes a new exporter, so a new Jinja environment, for every page; without this each
+    page compiles its nine templates again. Filled in the grading fork server (autograder.warm),
+    so grading processes start with it.
+    """
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter, for nbgrader's feedback pages, less its BeautifulSoup pass.
+    """nbconvert's HTML exporter, for nbgrader's feedback pages, less its BeautifulSoup pass, with
+    its compiled templates kept between pages.
 
     That pass parses the whole rendered page again (about half of a feedback page's cost) to add
     alt text to images that lack it and tab stops to JupyterLab-layout cells. The first is done
     here with a regular expression; the second does not apply to nbgrader's feedback template,
     which has the classic layout. (Written against nbconvert 7.17's HTMLExporter.)
     """
+
+    compiled = _CompiledTemplates()
+
+    def _create_environment(self) -> jinja2.Environment:
+        environment = super()._create_environment()
+        environment.bytecode_cache = self.compiled
+        return environment
 
     def from_notebook_node(
         self, nb: NotebookNode, resources: dict | None = None, **kw: Any
@@ -116,8 +143,9 @@ def make_api(
         StderrNotCounted,
         SaveAutoGrades,
         AssignLatePenalties,
-        CheckCellMetadata,
-    ]
+    ]  # nbgrader's list less CheckCellMetadata, which its sanitizing step ran before execution
+    # (nothing after it can change nbgrader's metadata)
+    c.Exporter.optimistic_validation = True  # validate each notebook once, not after each step
     c.Execute.timeout = timeout
     c.Execute.interrupt_on_timeout = True
     c.Execute.startup_timeout = 120

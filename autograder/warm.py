@@ -3,7 +3,7 @@ first fork, what every grading process would otherwise pay on its own first note
 
 A grading process is forked from the server for each submission and exits after it, so caches
 it fills die with it: compiled regular expressions, the notebook format's JSON-schema validator,
-BeautifulSoup's entity tables and compiled CSS selectors, the Pygments lexer, SQLAlchemy's
+the feedback page's compiled Jinja templates, the Pygments lexer, SQLAlchemy's
 configured mappers, jupyter_client's kernel provisioners (read from package metadata). Filled
 here, in the server, every fork inherits them; that saves about half a second a submission.
 
@@ -45,13 +45,23 @@ def warm() -> None:
     import nbformat
     import nbgrader.api  # noqa: F401 (its mapped classes)
     from jupyter_client.provisioning import KernelProvisionerFactory
-    from nbconvert.exporters import HTMLExporter
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
     from sqlalchemy.orm import configure_mappers
+    from traitlets.config import Config
+
+    from autograder.course import FeedbackExporter
 
     nb = _notebook()
     nbformat.validate(nb)
     nbformat.reads(nbformat.writes(nb), as_version=4)
-    HTMLExporter(template_name="classic").from_notebook_node(nb)
+    # a feedback page made as nbgrader makes one: its templates compiled, kept for the forks
+    config = Config()
+    config.GenerateFeedback.exporter_class = FeedbackExporter
+    converter = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+    exporter = converter.exporter_class(parent=converter, config=converter.config)
+    scores = {"notebook": "warm-up", "score": 1.0, "max_score": 2.0, "late_penalty": 0.0}
+    exporter.from_notebook_node(nb, resources={"nbgrader": scores})
     configure_mappers()
     KernelProvisionerFactory.instance()
 
