@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import re
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import nbformat
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -24,6 +27,7 @@ from nbgrader.preprocessors import (
     LimitOutput,
     SaveAutoGrades,
 )
+from traitlets import Unicode
 from traitlets.config import Config
 
 from autograder.chapters import Chapter
@@ -38,6 +42,7 @@ __all__ = [
     "build_course",
     "release_path",
     "copy_course",
+    "highlight_file",
     "autograde",
     "feedback",
     "scores",
@@ -83,6 +88,9 @@ class FeedbackExporter(HTMLExporter):
     """
 
     compiled = _CompiledTemplates()
+    highlights = Unicode(
+        "", help="JSON file of code cells' highlighted HTML by highlight_key (see highlight_file)"
+    ).tag(config=True)
 
     def _create_environment(self) -> jinja2.Environment:
         environment = super()._create_environment()
@@ -97,6 +105,9 @@ class FeedbackExporter(HTMLExporter):
         highlight = self.filters.get(
             "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
         )
+        if self.highlights and os.path.exists(self.highlights):
+            with open(self.highlights, encoding="utf-8") as f:
+                highlight = _KnownHighlights(highlight, json.load(f))
         resources = self._init_resources(resources)
         data_types = WidgetsDataTypeFilter(
             notebook_metadata=self._nb_metadata, parent=self, resources=resources
@@ -105,6 +116,50 @@ class FeedbackExporter(HTMLExporter):
         self.register_filter("filter_data_type", data_types)
         page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
         return IMG_WITHOUT_ALT.sub(f'<img alt="{NO_ALT}"', page), resources
+
+
+def highlight_key(language: str, source: str) -> str:
+    return hashlib.sha256(f"{language}\0{source}".encode()).hexdigest()
+
+
+class _KnownHighlights:
+    """A highlight_code filter that answers from HTML made beforehand (highlight_file) for the
+    code it has seen, and asks Pygments for the rest (a student's own code)."""
+
+    def __init__(self, highlight: Highlight2HTML, known: dict[str, str]) -> None:
+        self.highlight, self.known = highlight, known
+
+    def __call__(self, source: str, language: str | None = None, metadata: Any = None) -> str:
+        if not (metadata and "magics_language" in metadata):
+            page = self.known.get(highlight_key(language or self.highlight.pygments_lexer, source))
+            if page is not None:
+                return page
+        return self.highlight(source, language, metadata)
+
+
+def highlight_file(root: Path, chapter: str) -> Path:
+    """Where a course keeps ``chapter``'s highlighted code (outside ``source``, which nbgrader
+    would hand out)."""
+    return root / "highlights" / f"{chapter}.json"
+
+
+def _write_highlights(root: Path, chapter: str) -> None:
+    """Highlight every code cell of the chapter's source and release once, for all its pages:
+    Pygments is about 60% of a feedback page's cost, and most cells reach it unchanged."""
+    exporter = FeedbackExporter()
+    known: dict[str, str] = {}
+    for path in (root / "source" / chapter / f"{chapter}.ipynb", release_path(root, chapter)):
+        nb = nbformat.read(str(path), as_version=4)
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        highlight = Highlight2HTML(pygments_lexer=lexer, parent=exporter)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                key = highlight_key(highlight.pygments_lexer, cell.source)
+                known.setdefault(key, highlight(cell.source))
+    target = highlight_file(root, chapter)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(known), encoding="utf-8")
 
 
 IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\salt=)", re.IGNORECASE)
@@ -124,12 +179,14 @@ def make_api(
     scratch: Path | None = None,
     guard_imports: Sequence[str] = (),
     guard_names: Sequence[str] = (),
+    highlights: Path | None = None,
 ) -> NbGraderAPI:
     """Return nbgrader's API on the course directory ``root`` with the autograder's settings.
 
     ``sandbox`` (autograder.sandbox) confines the kernels, with their files under ``scratch``;
     test cells always run through the guard, which binds ``guard_names`` afresh from the
-    chapter's ``guard_imports`` before each test (autograder.guard).
+    chapter's ``guard_imports`` before each test (autograder.guard). ``highlights`` (a
+    highlight_file) holds the chapter's code highlighted beforehand, for the feedback pages.
     """
     _venv_on_path()
     c = Config()
@@ -158,6 +215,7 @@ def make_api(
     c.SafeExecute.guard_imports = list(guard_imports)
     c.SafeExecute.guard_names = list(guard_names)
     c.GenerateFeedback.exporter_class = FeedbackExporter
+    c.FeedbackExporter.highlights = str(highlights or "")
     c.OverwriteCells.add_missing_cells = restore_missing
     c.OverwriteCells.missing_cell_notification = (
         "This test cell was missing from the submission; the autograder restored it.\n"
@@ -183,6 +241,7 @@ def build_course(root: Path, chapters: list[Chapter]) -> NbGraderAPI:
         source.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(chapter.solution, source / f"{chapter.name}.ipynb")
         _check(api.generate_assignment(chapter.name), f"generate_assignment {chapter.name}")
+        _write_highlights(root, chapter.name)
     return api
 
 
@@ -196,6 +255,10 @@ def copy_course(template: Path, root: Path, chapter: str) -> None:
     (root / "source").mkdir(parents=True, exist_ok=True)
     shutil.copytree(template / "source" / chapter, root / "source" / chapter, dirs_exist_ok=True)
     shutil.copyfile(template / "gradebook.db", root / "gradebook.db")
+    known = highlight_file(template, chapter)
+    if known.exists():
+        highlight_file(root, chapter).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(known, highlight_file(root, chapter))
 
 
 def autograde(api: NbGraderAPI, chapter: str, student: str) -> None:

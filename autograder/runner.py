@@ -149,7 +149,8 @@ class Task:
 
 @dataclass(frozen=True)
 class Template:
-    """A chapter's private nbgrader files (its source and the gradebook), relative path -> bytes.
+    """A chapter's private nbgrader files (its source, the gradebook and its code highlighted for
+    the feedback pages), relative path -> bytes.
 
     The bytes are zlib-compressed: every task carries its chapter's template (mostly an empty
     SQLite gradebook, which shrinks about tenfold).
@@ -162,9 +163,14 @@ class Template:
     @classmethod
     def from_course(cls, root: Path, chapter: str) -> Template:
         """Read ``chapter``'s files from a course built by :func:`autograder.course.build_course`."""
+        from autograder import course
+
         paths = sorted(p for p in (root / "source" / chapter).rglob("*") if p.is_file())
         files = {str(p.relative_to(root)): zlib.compress(p.read_bytes()) for p in paths}
         files["gradebook.db"] = zlib.compress((root / "gradebook.db").read_bytes())
+        highlights = course.highlight_file(root, chapter)
+        if highlights.exists():
+            files[str(highlights.relative_to(root))] = zlib.compress(highlights.read_bytes())
         source = (root / "source" / chapter / f"{chapter}.ipynb").read_bytes()
         return cls(chapter, files, hashlib.sha256(source).hexdigest())
 

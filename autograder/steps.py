@@ -288,7 +288,10 @@ def _guard_flags(where: str, marks: dict) -> list[str]:
 
 def nbgrader_feedback(job: Job) -> None:
     """Render nbgrader's HTML feedback for the graded notebook."""
-    api = course.make_api(job.work / "course", timeout=job.timeout)
+    root = job.work / "course"
+    api = course.make_api(
+        root, timeout=job.timeout, highlights=course.highlight_file(root, job.chapter)
+    )
     try:
         job.nbgrader_feedback = course.feedback(api, job.chapter, job.student)
     except course.NbgraderError as exc:
