@@ -247,8 +247,11 @@ def _context() -> multiprocessing.context.BaseContext:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["autograder.runner", "autograder.steps", "autograder.warm"])
     main = multiprocessing.spawn.get_preparation_data("grading").get("init_main_from_path")
-    if main and os.environ.get(MAIN_ENV) != main:  # read when the fork server starts
-        os.environ[MAIN_ENV] = main
+    if os.environ.get(MAIN_ENV) != main:  # read when the fork server starts
+        if main:
+            os.environ[MAIN_ENV] = main
+        else:  # a module main (python -m), which a fork does not import; not the parent's path
+            del os.environ[MAIN_ENV]
     return ctx
 
 

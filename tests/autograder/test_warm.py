@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+from autograder import runner
 
 PROBE = """
 import asyncio, os, threading
@@ -60,3 +63,19 @@ def test_grading_processes_do_not_run_the_main_script_again(tmp_path):
     runs = tmp_path / "runs.log"
     subprocess.run([sys.executable, str(script), str(runs)], check=True, timeout=180, cwd=tmp_path)
     assert runs.read_text().split() == ["__main__", "__mp_main__"]  # 4 lines without the fix
+
+
+def test_a_main_path_inherited_from_another_process_is_not_imported(tmp_path):
+    """Does a process whose main is not a script (python -c, python -m) drop the main path it
+    inherited in its environment, instead of its fork server importing that script?"""
+    script = tmp_path / "main_script.py"
+    script.write_text(MAIN)
+    runs = tmp_path / "runs.log"
+    probe = (
+        "import os\nfrom autograder import runner\n"
+        "process = runner._context().Process(target=os.getpid)\n"
+        "process.start()\nprocess.join()\nassert process.exitcode == 0\n"
+    )
+    env = {**os.environ, runner.MAIN_ENV: str(script), "RUNS_LOG": str(runs)}
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=180, env=env)
+    assert not runs.exists()
