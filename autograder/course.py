@@ -100,11 +100,7 @@ class FeedbackExporter(HTMLExporter):
     def from_notebook_node(
         self, nb: NotebookNode, resources: dict | None = None, **kw: Any
     ) -> tuple[str, dict]:
-        langinfo = nb.metadata.get("language_info", {})
-        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-        highlight = self.filters.get(
-            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
-        )
+        highlight = self.filters.get("highlight_code", _highlighter(nb, self))
         if self.highlights and os.path.exists(self.highlights):
             with open(self.highlights, encoding="utf-8") as f:
                 highlight = _KnownHighlights(highlight, json.load(f))
@@ -116,6 +112,13 @@ class FeedbackExporter(HTMLExporter):
         self.register_filter("filter_data_type", data_types)
         page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
         return IMG_WITHOUT_ALT.sub(f'<img alt="{NO_ALT}"', page), resources
+
+
+def _highlighter(nb: NotebookNode, exporter: HTMLExporter) -> Highlight2HTML:
+    """nbconvert's code highlighter for ``nb``'s language, as its HTML exporter makes it."""
+    langinfo = nb.metadata.get("language_info", {})
+    lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+    return Highlight2HTML(pygments_lexer=lexer, parent=exporter)
 
 
 def highlight_key(language: str, source: str) -> str:
@@ -150,9 +153,7 @@ def _write_highlights(root: Path, chapter: str) -> None:
     known: dict[str, str] = {}
     for path in (root / "source" / chapter / f"{chapter}.ipynb", release_path(root, chapter)):
         nb = nbformat.read(str(path), as_version=4)
-        langinfo = nb.metadata.get("language_info", {})
-        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-        highlight = Highlight2HTML(pygments_lexer=lexer, parent=exporter)
+        highlight = _highlighter(nb, exporter)
         for cell in nb.cells:
             if cell.cell_type == "code":
                 key = highlight_key(highlight.pygments_lexer, cell.source)
